@@ -1,0 +1,124 @@
+"""Ports: the interfaces the core needs from the outside world.
+
+Each has an embedded default under ``slo_engine.embedded`` (runs on a laptop, used in tests)
+and cloud adapters under ``slo_engine.adapters`` (AWS, Neo4j, OpenSearch, Prometheus, Bedrock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from slo_engine.models import (
+    AgentFinding,
+    ApprovalDecision,
+    ContextEntry,
+    Dependency,
+    FeedbackRecord,
+    Plan,
+    Recommendation,
+    Resolution,
+    RunbookChunk,
+    RunbookHit,
+    ServiceNode,
+    ServiceSnapshot,
+)
+from slo_engine.slo.series import CountSeries
+
+
+@dataclass
+class WriteReport:
+    """What a store did with a batch: nothing is dropped without being counted here."""
+
+    written: int = 0
+    duplicates: int = 0
+    rejected: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EdgeTotals:
+    """Calls from ``service`` to ``peer`` (direction ``downstream``) or from ``peer`` (``upstream``)."""
+
+    service: str
+    peer: str
+    direction: str
+    requests: int
+    errors: int
+
+
+@runtime_checkable
+class MetricStore(Protocol):
+    """Snapshot and metric history (embedded: SQLite columnar blocks; AWS: AMP + the snapshot store)."""
+
+    resolution_seconds: int
+
+    def write_snapshots(self, snapshots: Iterable[ServiceSnapshot]) -> WriteReport: ...
+
+    def services(self) -> list[str]: ...
+
+    def series(self, service: str, start: int | None = None, end: int | None = None) -> CountSeries: ...
+
+    def edges(self, service: str) -> list[EdgeTotals]: ...
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """The fleet's structure (embedded: SQLite/embedded graph; production: Neo4j)."""
+
+    def upsert_services(self, services: Sequence[ServiceNode]) -> None: ...
+
+    def upsert_dependencies(self, dependencies: Sequence[Dependency]) -> None: ...
+
+    def services(self) -> list[ServiceNode]: ...
+
+    def dependencies(self) -> list[Dependency]: ...
+
+
+@runtime_checkable
+class RunbookIndex(Protocol):
+    """Runbook chunks with their resolutions (embedded: local vector index; AWS: OpenSearch / S3 Vectors)."""
+
+    def upsert(self, chunks: Sequence[RunbookChunk]) -> int: ...
+
+    def delete_path(self, repository: str, path: str) -> int: ...
+
+    def search(self, text: str, service: str | None = None, k: int = 5) -> list[RunbookHit]: ...
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """Recommendations, approvals, feedback and past Q&A (embedded: SQLite; AWS: DynamoDB)."""
+
+    def save_recommendations(self, recommendations: Sequence[Recommendation]) -> None: ...
+
+    def get_recommendation(self, recommendation_id: str) -> Recommendation | None: ...
+
+    def list_recommendations(
+        self, service: str | None = None, status: str | None = None
+    ) -> list[Recommendation]: ...
+
+    def record_decision(self, decision: ApprovalDecision) -> Recommendation: ...
+
+    def add_feedback(self, feedback: FeedbackRecord) -> None: ...
+
+    def feedback_for(self, service: str) -> list[FeedbackRecord]: ...
+
+    def add_context(self, entry: ContextEntry) -> None: ...
+
+    def context_for(self, service: str, limit: int = 20) -> list[ContextEntry]: ...
+
+
+@runtime_checkable
+class Reasoner(Protocol):
+    """The language-model seam. It plans, explains and weighs soft evidence; it never sets a number.
+
+    Embedded: a deterministic reasoner (no model). AWS: Bedrock Converse with tool use.
+    Every answer is validated against the pydantic models before anything acts on it.
+    """
+
+    def plan(self, services: Sequence[ServiceNode], context: dict[str, list[str]], window_days: int) -> Plan: ...
+
+    def explain(self, recommendation: Recommendation, findings: Sequence[AgentFinding]) -> str: ...
+
+    def extract_resolution(self, heading: str, text: str) -> Resolution: ...
