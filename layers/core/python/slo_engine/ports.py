@@ -59,6 +59,10 @@ class MetricStore(Protocol):
 
     def series(self, service: str, start: int | None = None, end: int | None = None) -> CountSeries: ...
 
+    def totals(self, service: str) -> tuple[int, int]:
+        """(requests, errors) over the whole history held."""
+        ...
+
     def edges(self, service: str) -> list[EdgeTotals]: ...
 
 

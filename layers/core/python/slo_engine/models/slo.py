@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def utcnow() -> datetime:
@@ -101,6 +101,31 @@ class BacktestResult(BaseModel):
     ticket_alerts: int
     alerts: list[AlertFiring] = Field(default_factory=list)
     excluded_minutes: int = 0
+
+
+class ExclusionWindow(BaseModel):
+    """A maintenance (or otherwise excused) period, [start, end), left out of SLIs and backtests."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("exclusion window times must carry a UTC offset (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> ExclusionWindow:
+        if self.end <= self.start:
+            raise ValueError(
+                f"exclusion window end ({self.end.isoformat()}) must be after start ({self.start.isoformat()})"
+            )
+        return self
 
 
 class Recommendation(BaseModel):

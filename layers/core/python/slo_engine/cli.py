@@ -1,0 +1,308 @@
+"""The ``slo-engine`` command: the public CLI contract (names, flags and JSON fields are stable).
+
+Human-readable progress and tables go to standard error and standard output respectively;
+``--format json`` prints only JSON on standard output so scripts can pipe it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from slo_engine.models import Recommendation
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Recommend SLOs for every microservice.")
+approvals_app = typer.Typer(no_args_is_help=True, help="Pending recommendations and human decisions.")
+graph_app = typer.Typer(no_args_is_help=True, help="Dependency graph analyses.")
+runbooks_app = typer.Typer(no_args_is_help=True, help="Runbook knowledge: index and search.")
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(graph_app, name="graph")
+app.add_typer(runbooks_app, name="runbooks")
+
+out = Console()
+err = Console(stderr=True)
+
+DEFAULT_DATA_DIR = Path(".slo-engine")
+
+
+class Approve(StrEnum):
+    auto = "auto"
+    manual = "manual"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _progress(status: Any) -> Any:
+    started: dict[str, float] = {}
+
+    def report(state: str, phase: str) -> None:
+        if phase == "start":
+            started[state] = time.perf_counter()
+            status.update(f"[bold]{state}[/] ...")
+        else:
+            took = time.perf_counter() - started.get(state, time.perf_counter())
+            err.print(f"  [green]✓[/] {state} [dim]{took:.2f}s[/]", highlight=False)
+
+    return report
+
+
+def recommendations_table(recs: list[Recommendation], title: str) -> Table:
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for col, kw in (
+        ("service", {}),
+        ("SLI", {}),
+        ("target", {"justify": "right"}),
+        ("attained", {"justify": "right"}),
+        ("ceiling", {"justify": "right"}),
+        ("events", {"justify": "right"}),
+        ("conf.", {"justify": "right"}),
+        ("status", {}),
+        ("risks", {"overflow": "fold", "max_width": 60}),
+    ):
+        table.add_column(col, **kw)
+    for r in recs:
+        sli = f"latency ≤{r.threshold_ms:g}ms" if r.threshold_ms else r.sli.value
+        style = {"approved": "green", "rejected": "red"}.get(r.status.value, "yellow")
+        table.add_row(
+            r.service,
+            sli,
+            f"{r.target:.4%}",
+            f"{r.attained:.4%}" if r.attained is not None else "-",
+            f"{r.dependency_ceiling:.4%}" if r.dependency_ceiling is not None else "-",
+            f"{r.events:,}",
+            f"{r.confidence:.2f}",
+            f"[{style}]{r.status.value}[/]",
+            "; ".join(r.risks) or "-",
+        )
+    return table
+
+
+def emit(recs: list[Recommendation], fmt: Format, title: str) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps([r.public() for r in recs], indent=2) + "\n")
+    else:
+        out.print(recommendations_table(recs, title))
+
+
+def parse_exclusions(values: list[str]) -> list[Any]:
+    from slo_engine.slo.exclusions import parse_exclusions as parse
+
+    items = []
+    for value in values:
+        start, sep, end = value.partition("/")
+        if not sep:
+            fail(f"--exclude takes START/END in RFC 3339 (e.g. 2026-10-03T01:00:00Z/2026-10-03T03:00:00Z), not {value!r}")
+        items.append({"start": start, "end": end, "reason": "maintenance"})
+    try:
+        return parse(items)
+    except ValueError as error:
+        fail(f"--exclude: {error}")
+    return []
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="where results are written")] = Path("out"),
+    seed: Annotated[int, typer.Option(help="seed of the synthetic fleet")] = 7,
+    days: Annotated[int, typer.Option(min=1, max=90, help="days of history to generate")] = 28,
+    approve: Annotated[Approve, typer.Option(help="auto approves all a guardrail does not hold")] = Approve.auto,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Generate the sample fleet, run the whole pipeline, print the recommendations, write ./out/."""
+    from slo_engine.workflow.demo import run_demo
+
+    with err.status("preparing the sample fleet ...") as status:
+        result = run_demo(out_dir, seed=seed, days=days, approve=approve.value, progress=_progress(status), log=err.print)
+    emit(result.recommendations, fmt, f"Recommended SLOs for the sample fleet ({len(result.recommendations)})")
+    for note in result.notes:
+        err.print(note, highlight=False)
+
+
+@app.command()
+def recommend(
+    snapshots: Annotated[Path, typer.Option(help="snapshot JSON Lines (one window of one service per line)")],
+    graph: Annotated[Path | None, typer.Option(help="graph file: services and hard/soft dependencies")] = None,
+    runbooks: Annotated[Path | None, typer.Option(help="folder of markdown runbooks")] = None,
+    window_days: Annotated[int, typer.Option(min=1, max=366, help="SLO window in days")] = 28,
+    approve: Annotated[Approve, typer.Option(help="auto: approve now; manual: leave pending")] = Approve.manual,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    exclude: Annotated[list[str] | None, typer.Option(help="maintenance window START/END to leave out")] = None,
+    data_dir: Annotated[Path, typer.Option(help="where approvals and feedback are kept")] = DEFAULT_DATA_DIR,
+) -> None:
+    """Recommend SLOs for your own snapshots (and graph, and runbooks)."""
+    from slo_engine.config import EngineConfig
+    from slo_engine.embedded.metric_store import SqliteMetricStore
+    from slo_engine.embedded.state_store import SqliteStateStore
+    from slo_engine.engine import Engine
+    from slo_engine.ingest.snapshot_file import read_snapshot_file
+    from slo_engine.workflow.pipeline import load_graph, load_runbooks, run_workflow
+
+    exclusions = parse_exclusions(exclude or [])
+    report = read_snapshot_file(snapshots)
+    for problem in report.errors[:50]:
+        err.print(f"[yellow]skipped[/] {problem}", highlight=False)
+    if len(report.errors) > 50:
+        err.print(f"[yellow]... and {len(report.errors) - 50} more bad lines[/]")
+    if not report.ok:
+        fail(f"{snapshots}: no valid snapshot to recommend from ({len(report.errors)} bad lines)")
+    graph_model = None
+    if graph is not None:
+        from slo_engine.graph.loader import load_graph_file
+
+        try:
+            graph_model = load_graph_file(graph)
+        except ValueError as error:
+            fail(str(error))
+    if runbooks is not None and not runbooks.is_dir():
+        fail(f"{runbooks}: not a folder of runbooks")
+    resolution = max(60, *(s.window_seconds for s in report.snapshots))
+    if any(resolution % s.window_seconds for s in report.snapshots):
+        resolution = 300
+    config = EngineConfig(window_days=window_days, data_dir=data_dir)
+    with tempfile.TemporaryDirectory(prefix="slo-engine-") as scratch:
+        engine = Engine.embedded(Path(scratch), config=config, resolution_seconds=resolution, in_memory=True)
+        engine.state = SqliteStateStore(data_dir / "state.db")
+        assert isinstance(engine.metrics, SqliteMetricStore)
+        with err.status("loading snapshots ...") as status:
+            written = engine.metrics.write_snapshots(report.snapshots)
+            for problem in written.rejected[:50]:
+                err.print(f"[yellow]not stored[/] {problem}", highlight=False)
+            if written.duplicates:
+                err.print(f"[yellow]{written.duplicates} duplicate windows ignored (already counted)[/]")
+            if written.written == 0:
+                fail(f"{snapshots}: no snapshot could be stored")
+            if graph_model is not None:
+                load_graph(engine, graph_model)
+            if runbooks is not None:
+                load_runbooks(engine, runbooks, [s.name for s in (graph_model.services if graph_model else [])])
+            result = run_workflow(
+                engine, approve=approve.value, window_days=window_days, exclusions=exclusions, progress=_progress(status)
+            )
+    if result.run.status != "SUCCEEDED":
+        fail(f"the workflow failed: {result.run.doc.get('error')}", code=1)
+    emit(result.recommendations, fmt, f"Recommended SLOs ({len(result.recommendations)})")
+    if approve is Approve.manual and fmt is Format.table:
+        err.print("pending ids (decide with `slo-engine approvals decide ID --approve|--reject`):")
+        for r in result.recommendations:
+            err.print(f"  {r.id}  {r.service} {r.sli.value}", highlight=False)
+
+
+@approvals_app.command("list")
+def approvals_list(
+    data_dir: Annotated[Path, typer.Option(help="where approvals are kept")] = DEFAULT_DATA_DIR,
+    status: Annotated[str, typer.Option(help="pending, approved, rejected or all")] = "pending",
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """List recommendations waiting for a decision (or all)."""
+    from slo_engine.embedded.state_store import SqliteStateStore
+
+    if status not in ("pending", "approved", "rejected", "all"):
+        fail("--status must be pending, approved, rejected or all")
+    store = SqliteStateStore(data_dir / "state.db")
+    recs = store.list_recommendations(status=None if status == "all" else status)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps([r.public() for r in recs], indent=2) + "\n")
+        return
+    out.print(recommendations_table(recs, f"{status} recommendations ({len(recs)})"))
+    for r in recs:
+        out.print(f"{r.id}  {r.service} {r.sli.value} {r.target:.4%} {r.status.value}", highlight=False)
+
+
+@approvals_app.command("decide")
+def approvals_decide(
+    recommendation_id: Annotated[str, typer.Argument(metavar="ID")],
+    approve_it: Annotated[bool, typer.Option("--approve/--reject", help="approve or reject")] = ...,  # type: ignore[assignment]
+    reason: Annotated[str, typer.Option(help="why")] = "",
+    by: Annotated[str, typer.Option(help="who decides (recorded)")] = "",
+    data_dir: Annotated[Path, typer.Option(help="where approvals are kept")] = DEFAULT_DATA_DIR,
+) -> None:
+    """Approve or reject one pending recommendation; recorded with who and why, once."""
+    from slo_engine.embedded.state_store import DecisionError, SqliteStateStore
+    from slo_engine.models import ApprovalDecision
+
+    if not by.strip():
+        fail("--by NAME is required: every decision records who made it")
+    store = SqliteStateStore(data_dir / "state.db")
+    try:
+        decided = store.record_decision(
+            ApprovalDecision(recommendation_id=recommendation_id, approved=approve_it, by=by, reason=reason)
+        )
+    except DecisionError as error:
+        fail(str(error))
+        return
+    out.print(f"{decided.id} {decided.service} {decided.sli.value}: {decided.status.value} by {decided.decided_by}")
+
+
+@app.command()
+def aggregate(
+    events: Annotated[Path, typer.Option(help="raw events, JSON Lines")],
+    out_path: Annotated[Path, typer.Option("--out", help="snapshot JSON Lines to write")],
+    window_seconds: Annotated[int, typer.Option(min=1)] = 10,
+) -> None:
+    """Fold raw events into 10-second snapshot lines (the embedded twin of the Flink job)."""
+    from slo_engine.ingest.aggregator import aggregate_file
+
+    if not events.is_file():
+        fail(f"{events}: no such file")
+    report = aggregate_file(events, out_path, window_seconds=window_seconds)
+    err.print(str(report), highlight=False)
+
+
+@graph_app.command("analyze")
+def graph_analyze(
+    graph: Annotated[Path, typer.Option(help="graph file")],
+    snapshots: Annotated[Path | None, typer.Option(help="snapshot JSON Lines for observed availability")] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.json,
+) -> None:
+    """Cycles, ceilings, fan-in and fan-out of a dependency graph."""
+    from slo_engine.graph.analysis import analyze_graph
+    from slo_engine.graph.loader import load_graph_file
+
+    try:
+        model = load_graph_file(graph)
+    except ValueError as error:
+        fail(str(error))
+        return
+    ceilings = None
+    if snapshots is not None:
+        from slo_engine.agents.relationship import RelationshipDiscoveryAgent
+        from slo_engine.engine import Engine
+        from slo_engine.ingest.snapshot_file import read_snapshot_file
+        from slo_engine.workflow.pipeline import load_graph
+
+        report = read_snapshot_file(snapshots)
+        for problem in report.errors[:50]:
+            err.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        if not report.ok:
+            fail(f"{snapshots}: no valid snapshot")
+        engine = Engine.embedded(in_memory=True, resolution_seconds=max(60, *(s.window_seconds for s in report.snapshots)))
+        engine.metrics.write_snapshots(report.snapshots)
+        load_graph(engine, model)
+        _, ceilings, _ = RelationshipDiscoveryAgent(engine.graph, engine.metrics).analyze_fleet()
+    result = analyze_graph(model, ceilings)
+    sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""From one service's history to candidate SLOs: the deterministic numbers every agent relies on.
+
+Availability and latency candidates come from rolling-window attainment (sum/sum over windows,
+never averaged ratios), a low percentile of it, a Wilson lower bound and the standard ladder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from slo_engine.slo.confidence import wilson_lower_bound
+from slo_engine.slo.series import CountSeries
+from slo_engine.slo.sli import latency_good_counts
+from slo_engine.slo.targets import TARGET_PERCENTILES, choose_target_options
+from slo_engine.slo.windows import rolling_attainment, window_steps
+from slo_engine.models import SLIKind, TargetOption
+
+DAY = 86400
+
+
+@dataclass
+class SLICandidate:
+    """What history says about one SLI of one service."""
+
+    sli: SLIKind
+    good: int
+    total: int
+    history_days: float
+    eval_window_days: float
+    options: list[TargetOption]
+    threshold_ms: float | None = None
+    rolling_percentiles: dict[str, float] = field(default_factory=dict)
+    trend_per_week: float | None = None
+    diurnal_ratio: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def attained(self) -> float | None:
+        return self.good / self.total if self.total else None
+
+    def option(self, name: str) -> TargetOption:
+        return next(o for o in self.options if o.name == name)
+
+
+def evaluation_window_days(history_days: float, window_days: int) -> float:
+    """The rolling window whose attainment distribution decides targets.
+
+    With at least two SLO windows of history, rolling SLO windows; with less, shorter windows
+    (7 days, else 1 day), which are more pessimistic, so a short history never flatters a target.
+    """
+    if history_days >= 2 * window_days:
+        return float(window_days)
+    if history_days >= 14:
+        return 7.0
+    return 1.0
+
+
+def _rolling(good: np.ndarray, total: np.ndarray, step: int, eval_days: float) -> np.ndarray:
+    w = max(1, window_steps(eval_days, step))
+    if w > len(total):
+        w = len(total)
+    stride = max(1, 3600 // step)
+    return rolling_attainment(good, total, w, stride)
+
+
+def _trend_per_week(series: CountSeries) -> float | None:
+    """Slope of the daily error ratio (least squares), in ratio points per week; None under 7 days."""
+    spd = DAY // series.step
+    days = len(series) // spd
+    if days < 7:
+        return None
+    req = series.requests[: days * spd].reshape(days, spd).sum(axis=1)
+    err = series.errors[: days * spd].reshape(days, spd).sum(axis=1)
+    mask = req > 0
+    if mask.sum() < 7:
+        return None
+    x = np.arange(days)[mask]
+    y = err[mask] / req[mask]
+    slope = np.polyfit(x, y, 1)[0]
+    return float(slope * 7)
+
+
+def _diurnal_ratio(series: CountSeries) -> float | None:
+    """Peak-hour over trough-hour traffic (hour of day, summed over the history)."""
+    if series.total_requests == 0 or series.step > 3600:
+        return None
+    hours = ((series.start + np.arange(len(series)) * series.step) // 3600) % 24
+    by_hour = np.bincount(hours, weights=series.requests, minlength=24)
+    low = by_hour.min()
+    return float(by_hour.max() / low) if low > 0 else None
+
+
+def availability_candidate(
+    series: CountSeries, window_days: int, *, history_days: float | None = None, confidence_level: float = 0.95
+) -> SLICandidate:
+    good_steps = series.requests - series.errors
+    good, total = int(good_steps.sum()), int(series.requests.sum())
+    history = history_days if history_days is not None else series.active_span_seconds() / DAY
+    eval_days = evaluation_window_days(history, window_days)
+    rolling = _rolling(good_steps, series.requests, series.step, eval_days)
+    options = choose_target_options(rolling, good, total, confidence_level=confidence_level)
+    valid = rolling[~np.isnan(rolling)]
+    pct = {name: float(np.percentile(valid, p)) for name, p in TARGET_PERCENTILES.items()} if valid.size else {}
+    return SLICandidate(
+        sli=SLIKind.AVAILABILITY,
+        good=good,
+        total=total,
+        history_days=history,
+        eval_window_days=eval_days,
+        options=options,
+        rolling_percentiles=pct,
+        trend_per_week=_trend_per_week(series),
+        diurnal_ratio=_diurnal_ratio(series),
+    )
+
+
+def latency_candidates(
+    series: CountSeries,
+    window_days: int,
+    *,
+    history_days: float | None = None,
+    confidence_level: float = 0.95,
+) -> list[SLICandidate]:
+    """One latency candidate per histogram bound (empty without histograms)."""
+    hist_total_steps = series.latency_counts.sum(axis=1)
+    total = int(hist_total_steps.sum())
+    if total == 0:
+        return []
+    history = history_days if history_days is not None else series.active_span_seconds() / DAY
+    eval_days = evaluation_window_days(history, window_days)
+    found = []
+    for bound in series.bounds:
+        good_steps = latency_good_counts(series.latency_counts, series.bounds, bound)
+        good = int(good_steps.sum())
+        rolling = _rolling(good_steps, hist_total_steps, series.step, eval_days)
+        options = choose_target_options(rolling, good, total, confidence_level=confidence_level)
+        valid = rolling[~np.isnan(rolling)]
+        pct = {name: float(np.percentile(valid, p)) for name, p in TARGET_PERCENTILES.items()} if valid.size else {}
+        found.append(
+            SLICandidate(
+                sli=SLIKind.LATENCY,
+                good=good,
+                total=total,
+                history_days=history,
+                eval_window_days=eval_days,
+                options=options,
+                threshold_ms=float(bound),
+                rolling_percentiles=pct,
+            )
+        )
+    return found
+
+
+def pick_latency(
+    candidates: list[SLICandidate], objective: float = 0.99, min_threshold_ms: float | None = None
+) -> SLICandidate | None:
+    """The smallest threshold whose balanced target reaches ``objective``.
+
+    ``min_threshold_ms`` keeps the threshold at or above what synchronous dependencies need.
+    """
+    eligible = [c for c in candidates if min_threshold_ms is None or (c.threshold_ms or 0) >= min_threshold_ms]
+    if not eligible:
+        eligible = candidates[-1:]
+    for c in eligible:
+        if c.option("balanced").target >= objective - 1e-12:
+            return c
+    if not eligible:
+        return None
+    best = eligible[-1]
+    best.notes.append(f"no latency bound reaches {objective:.2%} of requests; threshold set at the largest bound")
+    return best
+
+
+def wilson_floor(candidate: SLICandidate, confidence_level: float = 0.95) -> float:
+    return wilson_lower_bound(candidate.good, candidate.total, confidence_level) if candidate.total else 0.0
