@@ -21,6 +21,14 @@ def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason))
 
 
+def arn_token(resource: IConstruct) -> str:
+    """How cdk-nag prints a same-stack resource's ARN inside a finding id: ``<LogicalId.Arn>``."""
+    default_child = resource.node.default_child
+    if not isinstance(default_child, cdk.CfnElement):
+        raise TypeError(f"{resource.node.path} has no CloudFormation resource")
+    return f"<{cdk.Stack.of(resource).get_logical_id(default_child)}.Arn>"
+
+
 # --- Lambda ------------------------------------------------------------------------------------------------------
 
 
@@ -54,11 +62,11 @@ def access_log_bucket(bucket: IConstruct) -> None:
     )
 
 
-def objects_under_own_bucket(role: IConstruct, bucket_arn_token: str, purpose: str) -> None:
+def objects_under_prefix(role: IConstruct, bucket: IConstruct, prefix: str, purpose: str) -> None:
     acknowledge(
         role,
-        f"IAM5[Resource::{bucket_arn_token}/*]",
-        f"Object keys are derived from data at run time ({purpose}); access is limited to this one bucket.",
+        f"IAM5[Resource::{arn_token(bucket)}/{prefix}/*]",
+        f"Object keys are derived from data at run time ({purpose}); access is limited to one prefix of one bucket.",
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-
 from slo_engine.graph.loader import (
     GraphFileError,
     graph_from_observed_edges,
@@ -18,7 +18,7 @@ from slo_engine.graph.loader import (
 from slo_engine.models.graph import Dependency, ServiceGraph, ServiceNode
 from slo_engine.ports import EdgeTotals
 
-VALID_GRAPH = {
+VALID_GRAPH: dict[str, Any] = {
     "services": [{"name": "checkout", "tier": 1}, {"name": "payments", "tier": 1}, {"name": "email"}],
     "dependencies": [
         {"from": "checkout", "to": "payments", "kind": "hard"},

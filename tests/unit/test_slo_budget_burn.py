@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from slo_engine.models.slo import AlertRule
 from slo_engine.slo.budget import (
     allowed_bad_events,
     budget_consumed,
@@ -15,7 +18,7 @@ from slo_engine.slo.budget import (
     error_budget,
     hours_to_exhaustion,
 )
-from slo_engine.slo.burn_rate import BURN_RATE_WINDOWS, alert_rules, evaluate_alerts
+from slo_engine.slo.burn_rate import BURN_RATE_WINDOWS, alert_rules, evaluate_alerts, firing_masks
 
 START = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
 MINUTE = 60
@@ -85,9 +88,9 @@ def traffic(days: float, per_minute: int = 1_000) -> tuple[np.ndarray, np.ndarra
     return total.copy(), total
 
 
-def test_steady_errors_within_budget_fire_no_alert() -> None:
-    good, total = traffic(days=4)
-    good -= 1  # 0.1% errors: exactly the 99.9% budget rate, burn rate 1, not above the 1x ticket factor
+def test_steady_errors_below_budget_fire_no_alert() -> None:
+    good, total = traffic(days=4, per_minute=2_000)
+    good -= 1  # 0.05% errors on a 99.9% target: burn rate 0.5, under the lowest (1x) factor
     assert evaluate_alerts(good, total, MINUTE, START, 0.999, alert_rules(30)) == []
 
 
@@ -125,3 +128,18 @@ def test_windows_shorter_than_a_step_use_one_step() -> None:
 def test_steps_without_traffic_never_fire() -> None:
     good, total = np.zeros(1440, np.int64), np.zeros(1440, np.int64)
     assert evaluate_alerts(good, total, MINUTE, START, 0.999, alert_rules(30)) == []
+
+
+@given(arrays(np.int64, st.integers(1, 80), elements=st.integers(0, 20)), st.integers(0, 2**32))
+def test_firing_masks_equal_a_brute_force_replay(total: np.ndarray, seed: int) -> None:
+    bad = np.random.default_rng(seed).integers(0, total + 1)
+    rule = AlertRule(severity="page", budget_consumed=0.02, long_window_minutes=12, short_window_minutes=3, factor=5.0)
+    target = 0.95  # threshold: 5 x 5% = 25% errors
+
+    def ratio_above(end: int, window: int) -> bool:
+        start = max(0, end - window + 1)
+        window_total = total[start : end + 1].sum()
+        return bool(window_total > 0 and bad[start : end + 1].sum() / window_total > 0.25)
+
+    expected = [ratio_above(i, 12) and ratio_above(i, 3) for i in range(total.shape[0])]
+    assert firing_masks(total - bad, total, MINUTE, target, [rule])[0].tolist() == expected

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
 from slo_engine.slo.sli import (
     availability,
     common_bounds,
@@ -121,9 +120,7 @@ def test_rebucket_keeps_totals_and_good_counts_at_kept_bounds(counts: np.ndarray
     assert coarse.shape == (counts.shape[0], len(to_bounds) + 1)
     assert np.array_equal(coarse.sum(axis=1), counts.sum(axis=1))
     for bound in to_bounds:
-        assert np.array_equal(
-            latency_good_counts(coarse, to_bounds, bound), latency_good_counts(counts, BOUNDS, bound)
-        )
+        assert np.array_equal(latency_good_counts(coarse, to_bounds, bound), latency_good_counts(counts, BOUNDS, bound))
 
 
 def test_rebucket_rejects_bounds_that_are_not_a_subset() -> None:

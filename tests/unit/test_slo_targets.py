@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
 from slo_engine.slo.confidence import wilson_lower_bound
 from slo_engine.slo.targets import (
     LADDER_TOLERANCE,
@@ -24,7 +25,7 @@ def by_name(options: list) -> dict[str, float]:
 
 
 def test_ladder_is_strictly_ascending() -> None:
-    assert all(b > a for a, b in zip(TARGET_LADDER, TARGET_LADDER[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(TARGET_LADDER))
 
 
 def test_round_down_keeps_a_rung_as_is() -> None:
@@ -67,7 +68,11 @@ def test_ladder_steps_between_is_signed() -> None:
 
 def test_options_record_the_percentile_and_the_attainment_there() -> None:
     options = choose_target_options(np.linspace(0.99, 1.0, 101), good=10**9 - 10, total=10**9)
-    assert [(o.name, o.percentile) for o in options] == [("conservative", 5.0), ("balanced", 10.0), ("aggressive", 25.0)]
+    assert [(o.name, o.percentile) for o in options] == [
+        ("conservative", 5.0),
+        ("balanced", 10.0),
+        ("aggressive", 25.0),
+    ]
     assert [o.attainment_at_percentile for o in options] == pytest.approx([0.9905, 0.991, 0.9925])
 
 

@@ -39,7 +39,7 @@ class MetricDiscoveryAgent:
         self, service: str, slis: list[SLIKind], exclusions: list[ExclusionWindow] | None = None
     ) -> AgentFinding:
         series = self._metrics.series(service)
-        history_days = series.active_span_seconds() / 86400
+        history_days = series.history_days()
         excluded_steps = 0
         if exclusions and len(series):
             mask = exclusion_mask(series.start, series.step, len(series), exclusions)

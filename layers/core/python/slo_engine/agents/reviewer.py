@@ -154,7 +154,15 @@ class Reviewer:
                     f"synchronous dependency {culprit} is held to {dep_floor:g} ms"
                 )
                 chosen = raised
-        proposed = _option_target(chosen, option)
+        # A latency SLO is "objective share of requests under the threshold"; history above it picks the
+        # threshold, not a higher share.
+        supported = _option_target(chosen, option)
+        proposed = min(supported, self._latency_objective)
+        if proposed < supported:
+            adjustments.append(
+                f"held at the {self._latency_objective:.2%} latency objective (history supports {supported:.4%} "
+                f"under {chosen['threshold_ms']:g} ms)"
+            )
         verdict = ReviewVerdict(
             service=evidence.service,
             sli=SLIKind.LATENCY,

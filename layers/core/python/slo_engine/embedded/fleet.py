@@ -280,9 +280,7 @@ class Fleet:
         return [d.to for d in self.graph.dependencies if d.from_ == service and d.kind == "hard"]
 
     def callers(self, service: str, kind: DependencyKind | None = None) -> list[str]:
-        return [
-            d.from_ for d in self.graph.dependencies if d.to == service and (kind is None or d.kind == kind)
-        ]
+        return [d.from_ for d in self.graph.dependencies if d.to == service and (kind is None or d.kind == kind)]
 
     # ---- edges --------------------------------------------------------------------------------------------
 
@@ -291,7 +289,9 @@ class Fleet:
         totals: list[EdgeTotals] = []
         for (caller, callee), edge in self.edges.items():
             calls, errors = edge.total_calls, edge.total_errors
-            totals.append(EdgeTotals(service=caller, peer=callee, direction="downstream", requests=calls, errors=errors))
+            totals.append(
+                EdgeTotals(service=caller, peer=callee, direction="downstream", requests=calls, errors=errors)
+            )
             totals.append(EdgeTotals(service=callee, peer=caller, direction="upstream", requests=calls, errors=errors))
         return totals
 
@@ -375,9 +375,7 @@ class Fleet:
                     "downstream": downstream,
                 }
 
-    def write_snapshots_jsonl(
-        self, path: str | Path, days: int | None = None, step_seconds: int | None = None
-    ) -> int:
+    def write_snapshots_jsonl(self, path: str | Path, days: int | None = None, step_seconds: int | None = None) -> int:
         """Write ``snapshot_records`` as JSON Lines (optionally only the last ``days``); returns lines written."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -525,8 +523,12 @@ def _traffic_shape(epochs: IntArray) -> FloatArray:
     return daily * np.where(weekday >= 5, 0.75, 1.0)
 
 
-def _back_edges(specs: tuple[EdgeSpec, ...]) -> set[tuple[str, str]]:
-    """Edges whose removal leaves the call graph acyclic (one per cycle), chosen deterministically."""
+def _back_edges(specs: tuple[EdgeSpec, ...], external_rps: dict[str, float]) -> set[tuple[str, str]]:
+    """Edges whose removal leaves the call graph acyclic, one per cycle, chosen deterministically.
+
+    In each cycle the edge removed is the one whose caller has the most outside traffic: its calls can be
+    drawn from that traffic before the cycle is entered.
+    """
     graph = nx.DiGraph()
     graph.add_edges_from((e.caller, e.callee) for e in specs)
     removed: set[tuple[str, str]] = set()
@@ -535,7 +537,7 @@ def _back_edges(specs: tuple[EdgeSpec, ...]) -> set[tuple[str, str]]:
             cycle = nx.find_cycle(graph)
         except nx.NetworkXNoCycle:
             return removed
-        caller, callee = cycle[-1][0], cycle[-1][1]
+        caller, callee = max(((u, v) for u, v, *_ in cycle), key=lambda e: external_rps.get(e[0], 0.0))
         graph.remove_edge(caller, callee)
         removed.add((caller, callee))
 
@@ -682,7 +684,7 @@ def generate_fleet(
         ).astype(np.int64)
         for name, spec in specs.items()
     }
-    back = _back_edges(DEPENDENCIES)
+    back = _back_edges(DEPENDENCIES, {name: spec.external_rps for name, spec in specs.items()})
     forward_graph = nx.DiGraph()
     forward_graph.add_nodes_from(names)
     forward_graph.add_edges_from((e.caller, e.callee) for e in DEPENDENCIES if (e.caller, e.callee) not in back)
@@ -748,12 +750,10 @@ def generate_fleet(
             calls=calls[key],
             errors=edge_errors[key],
         )
-        for key in (( e.caller, e.callee) for e in DEPENDENCIES)
+        for key in ((e.caller, e.callee) for e in DEPENDENCIES)
     }
     graph = ServiceGraph(
-        services=[
-            ServiceNode(name=s.name, tier=s.tier, attributes={"team": s.team}) for s in SERVICES
-        ],
+        services=[ServiceNode(name=s.name, tier=s.tier, attributes={"team": s.team}) for s in SERVICES],
         dependencies=[Dependency(**{"from": e.caller, "to": e.callee, "kind": e.kind}) for e in DEPENDENCIES],
     )
     return Fleet(
@@ -773,4 +773,373 @@ def generate_fleet(
 
 # ---- runbooks -----------------------------------------------------------------------------------------------
 
-RUNBOOKS: dict[str, str] = {}
+RUNBOOKS: dict[str, str] = {
+    "runbooks/payments/LegacyLedgerTimeouts.md": """# payments: legacy-ledger timeouts
+
+Service: payments
+Dependency: legacy-ledger (hard, called on every payment authorisation)
+Alerts: PaymentsLedgerTimeouts, PaymentsHighErrorRate
+
+## Symptoms
+- `payments` p99 latency above 2 s and the retry counter `ledger_retries_total` climbing.
+- Errors on the payments -> legacy-ledger edge above 2 % while payments' own error rate still looks normal:
+  retries hide most ledger failures until they run out.
+- Checkout reports "payment pending" for orders that were charged.
+
+## Likely cause
+The legacy-ledger mainframe gateway runs out of sessions during its nightly batch window or after a deploy of
+the ledger adapter; calls queue until the 800 ms client timeout, then payments retries up to three times.
+
+## Mitigation
+1. Confirm the ledger is the source: compare the edge error rate with payments' own error rate on the
+   payments dashboard.
+2. Lower the retry budget so retries stop amplifying load on the ledger, and enable deferred posting
+   (payments writes ledger entries to its outbox and posts them later):
+
+   ```shell
+   kubectl -n payments set env deployment/payments LEDGER_MAX_RETRIES=1 LEDGER_DEFERRED_POSTING=true
+   ```
+3. Ask the ledger on-call to recycle the gateway sessions (runbook legacy-ledger/ConnectionPoolExhausted).
+4. When the edge error rate is back under 0.5 %, drain the outbox and restore the retry settings.
+
+Expected time to mitigate: 15 minutes
+
+## Escalation
+Payments on-call, then the finance-systems team that owns the ledger.
+""",
+    "runbooks/legacy-ledger/ConnectionPoolExhausted.md": """# legacy-ledger: gateway connection pool exhausted
+
+Service: legacy-ledger
+Alerts: LedgerPoolExhausted, LedgerHighErrorRate
+
+## Symptoms
+- `legacy-ledger` returns 503 "no session available" to payments.
+- Active sessions pinned at the pool maximum (64) on every gateway pod.
+
+## Likely cause
+Long-running reconciliation jobs hold sessions; the pool is sized for payment traffic only. A leaked session
+after a gateway restart has the same signature.
+
+## Mitigation
+1. Pause the reconciliation job so sessions free up:
+
+   ```shell
+   kubectl -n ledger patch cronjob/ledger-reconcile -p '{"spec":{"suspend":true}}'
+   ```
+2. Recycle the gateway pods one at a time to drop leaked sessions.
+3. Watch the session gauge fall below 48 before resuming the job off-peak.
+
+Expected time to mitigate: 20 minutes
+
+## Escalation
+Finance-systems on-call; the mainframe operations desk if sessions stay pinned after the restart.
+""",
+    "runbooks/checkout/HighErrorRate.md": """# checkout: high error rate
+
+Service: checkout
+Alerts: CheckoutHighErrorRate, CheckoutErrorBudgetBurn
+
+## Symptoms
+- Checkout 5xx ratio above 1 % for 5 minutes; order confirmations drop on the business dashboard.
+- The error budget burn-rate alert pages (fast window).
+
+## Likely cause
+Checkout fails whenever one of its hard dependencies fails: cart, payments, tax-calculator, shipping,
+inventory or orders. Most pages trace back to one of them; a bad checkout deploy is the second cause.
+
+## Mitigation
+1. Open the checkout dependency panel and find the downstream edge whose errors rose first.
+2. If a dependency is the cause, follow its runbook and tell the incident channel which one.
+3. If checkout itself is the cause (errors without a dependency behind them), roll back the last deploy:
+
+   ```shell
+   kubectl -n checkout rollout undo deployment/checkout
+   ```
+4. Keep the incident open until the 1-hour burn rate falls under 1.
+
+Expected time to mitigate: 20 minutes
+
+## Escalation
+Checkout on-call, then the incident commander for anything touching payments.
+""",
+    "runbooks/inventory/WarehouseSyncFeedbackLoop.md": """# inventory: feedback loop with warehouse-sync
+
+Service: inventory
+Dependency: warehouse-sync (hard), which calls inventory back (hard): a circular dependency
+Alerts: InventoryLatencyHigh, WarehouseSyncQueueDepth
+
+## Symptoms
+- Inventory and warehouse-sync latency rise together; neither recovers on its own.
+- Reservation requests time out in cart and checkout.
+
+## Likely cause
+A stock reservation in inventory triggers a warehouse-sync call, and warehouse-sync confirms stock by calling
+inventory again. When either slows down, requests hold threads on both sides and the loop amplifies load.
+
+## Mitigation
+1. Break the loop: switch warehouse-sync to its asynchronous confirmation mode.
+
+   ```shell
+   kubectl -n fulfilment set env deployment/warehouse-sync CONFIRM_MODE=async
+   ```
+2. Scale inventory out by two replicas to drain the queued reservations.
+3. Once latency is normal, keep async mode on and file a ticket to remove the synchronous call.
+
+Expected time to mitigate: 30 minutes
+
+## Escalation
+Fulfilment on-call.
+""",
+    "runbooks/edge-gateway/Elevated5xx.md": """# edge-gateway: elevated 5xx
+
+Service: edge-gateway
+Alerts: EdgeGateway5xxRate, EdgeGatewayErrorBudgetBurn
+
+## Symptoms
+- 5xx ratio at the gateway above 0.5 % across every route, or on one route group.
+- Upstream connect errors or "no healthy upstream" in the gateway access log.
+
+## Likely cause
+A failing backend (web-frontend, mobile-bff or auth) behind a route group, or a bad gateway configuration
+push (route or TLS change).
+
+## Mitigation
+1. Split the 5xx by route group to see whether one backend is behind it.
+2. If every route fails after a configuration push, roll back the gateway configuration:
+
+   ```shell
+   kubectl -n edge rollout undo deployment/edge-gateway
+   ```
+3. If one backend is failing, shift its traffic to the healthy region with the traffic manager and page that
+   backend's on-call.
+
+Expected time to mitigate: 10 minutes
+
+## Escalation
+Platform on-call, then the incident commander.
+""",
+    "runbooks/auth/TokenValidationSlow.md": """# auth: token validation slow
+
+Service: auth
+Dependency: session-store (hard)
+Alerts: AuthLatencyP99High
+
+## Symptoms
+- Auth p99 above 100 ms; every page load slows down because the gateway validates tokens on each request.
+- Key-set refreshes in the auth log more than once a minute.
+
+## Likely cause
+The signing key cache is cold after a deploy or a key rotation, so every validation fetches the key set, or
+session-store is slow.
+
+## Mitigation
+1. Check session-store latency first; if it is high, follow session-store/EvictionStorm.
+2. Otherwise warm the key cache by restarting auth pods one at a time:
+
+   ```shell
+   kubectl -n identity rollout restart deployment/auth
+   ```
+3. Confirm the key-set refresh rate falls back to once per hour.
+
+Expected time to mitigate: 15 minutes
+""",
+    "runbooks/search/SlowQueries.md": """# search: slow queries
+
+Service: search
+Alerts: SearchLatencyP95High
+
+## Symptoms
+- Search p95 above 500 ms; results time out in web-frontend and mobile-bff.
+- Index CPU saturated on one or two shards.
+
+## Likely cause
+A hot shard after a catalog bulk import, or an unbounded wildcard query from a new client.
+
+## Mitigation
+1. Find the slowest query patterns in the search slow log.
+2. Block unbounded wildcard queries at the search API:
+
+   ```shell
+   kubectl -n search set env deployment/search MAX_WILDCARD_TERMS=50
+   ```
+3. If one shard is hot, ask search-indexer to pause the bulk import and let the shard rebalance.
+
+Expected time to mitigate: 25 minutes
+
+## Escalation
+Search on-call.
+""",
+    "runbooks/catalog/CacheStampede.md": """# catalog: cache stampede
+
+Service: catalog
+Dependencies: pricing (hard), inventory (hard)
+Alerts: CatalogLatencyHigh, PricingRequestRateSpike
+
+## Symptoms
+- Catalog latency and pricing request rate jump together right after a cache flush or a catalog deploy.
+- Cache hit ratio under 60 %.
+
+## Likely cause
+Product pages expired at the same time and every miss goes to pricing and inventory at once.
+
+## Mitigation
+1. Enable request coalescing so one miss per product reaches pricing:
+
+   ```shell
+   kubectl -n catalog set env deployment/catalog CACHE_COALESCE=true CACHE_TTL_JITTER=30s
+   ```
+2. Watch the hit ratio recover above 90 %.
+3. Leave TTL jitter on; remove coalescing only after the next load test.
+
+Expected time to mitigate: 10 minutes
+""",
+    "runbooks/session-store/EvictionStorm.md": """# session-store: eviction storm
+
+Service: session-store
+Alerts: SessionStoreEvictions, SessionStoreMemoryHigh
+
+## Symptoms
+- Users are logged out at random; auth, web-frontend, mobile-bff and cart see session misses.
+- Evictions per second above 1,000 and memory at the max-memory limit.
+
+## Likely cause
+A traffic peak or a bug that writes oversized sessions fills memory; the least-recently-used policy then
+evicts live sessions.
+
+## Mitigation
+1. Find the largest keys with the memory report.
+2. Add memory headroom by scaling the cluster out by one shard:
+
+   ```shell
+   aws elasticache modify-replication-group-shard-configuration \\
+     --replication-group-id session-store --node-group-count 4 --apply-immediately
+   ```
+3. If a deploy introduced oversized sessions, roll it back in the service that writes them.
+
+Expected time to mitigate: 20 minutes
+
+## Escalation
+Identity on-call.
+""",
+    "runbooks/notifications/EmailProviderBacklog.md": """# notifications: email provider backlog
+
+Service: notifications
+Dependencies: email-sender (hard), sms-sender (hard)
+Alerts: EmailSenderErrors, NotificationsQueueDepth
+
+## Symptoms
+- Order confirmation emails arrive late; the notifications queue grows.
+- email-sender returns 429 or 5xx from the provider.
+
+## Likely cause
+The email provider throttles the account (a marketing send shares the same quota) or has an outage.
+
+## Mitigation
+1. Check the provider status page and the email-sender 429 count.
+2. Pause marketing sends so transactional mail gets the quota:
+
+   ```shell
+   kubectl -n messaging scale deployment/campaign-sender --replicas=0
+   ```
+3. If the provider is down, switch email-sender to the secondary provider and keep the queue draining.
+
+Expected time to mitigate: 45 minutes
+""",
+    "runbooks/pricing/CurrencyRatesStale.md": """# pricing: currency rates stale
+
+Service: pricing
+Dependency: currency-rates (hard)
+Alerts: CurrencyRatesStale, PricingErrorRate
+
+## Symptoms
+- Prices in non-euro currencies stop changing; pricing logs "rate older than 24h".
+- Pricing rejects conversions once the staleness limit is reached.
+
+## Likely cause
+The currency-rates fetch job failed (expired API key at the rate provider or a network policy change).
+
+## Mitigation
+1. Check the last successful fetch time of currency-rates.
+2. Re-run the fetch job by hand:
+
+   ```shell
+   kubectl -n payments create job --from=cronjob/currency-rates-fetch currency-rates-fetch-manual
+   ```
+3. If the provider key expired, rotate it in the secret store and re-run step 2.
+
+Expected time to mitigate: 15 minutes
+""",
+    "runbooks/report-builder/ReportJobTimeouts.md": """# report-builder: report jobs time out
+
+Service: report-builder
+Dependency: order-history (hard)
+Alerts: ReportBuilderFailures
+
+## Symptoms
+- Finance reports fail with timeouts; report-builder serves only a few hundred requests a day, so a handful
+  of failures is a large share of them.
+
+## Likely cause
+Month-end reports scan order-history without a date bound and hit its 30 s query timeout.
+
+## Mitigation
+1. Re-run the failed report with an explicit date range.
+2. Raise the report worker timeout for the month-end run:
+
+   ```shell
+   kubectl -n finance set env deployment/report-builder QUERY_TIMEOUT_SECONDS=120
+   ```
+3. Open a ticket to add the date bound to the report template.
+
+Expected time to mitigate: 60 minutes
+""",
+    "runbooks/user-profile/DatabaseFailover.md": """# user-profile: database failover
+
+Service: user-profile
+Alerts: UserProfileErrorRate, UserProfileDbReplicaLag
+
+## Symptoms
+- user-profile returns 5xx for writes and some reads; loyalty, fraud-check and order-history fail with it.
+- Replica lag above 30 s or the primary unreachable.
+
+## Likely cause
+The primary database instance failed or is being patched and the failover did not complete.
+
+## Mitigation
+1. Check the cluster status and which instance is the writer.
+2. Force the failover to the healthy replica:
+
+   ```shell
+   aws rds failover-db-cluster --db-cluster-identifier user-profile-prod
+   ```
+3. Restart user-profile pods so connection pools pick up the new writer.
+
+Expected time to mitigate: 10 minutes
+
+## Escalation
+Identity on-call and the database team.
+""",
+    "runbooks/fraud-check/FailOpenMode.md": """# fraud-check: fail-open mode
+
+Service: fraud-check
+Caller: payments (soft: payments continues without a score)
+Alerts: FraudCheckErrorRate
+
+## Symptoms
+- fraud-check errors above 5 %; payments logs "fraud score unavailable, continuing".
+
+## Likely cause
+The scoring model deployment is unhealthy (out of memory after a model update).
+
+## Mitigation
+1. Confirm payments is failing open (payments' own error rate is unchanged).
+2. Roll back the scoring model:
+
+   ```shell
+   kubectl -n payments rollout undo deployment/fraud-check
+   ```
+3. Ask the risk team to review payments accepted without a score during the incident.
+
+Expected time to mitigate: 5 minutes
+""",
+}

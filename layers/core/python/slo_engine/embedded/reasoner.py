@@ -55,9 +55,12 @@ class DeterministicReasoner:
             names = ", ".join(f"{o.name} {o.target:.4%}" for o in r.options)
             parts.append(f"Options from rolling attainment percentiles: {names}.")
         if chosen is None and r.options:
-            parts.append("The target sits below every option because a check lowered it.")
+            parts.append("The target sits below the options: the checks noted below lowered it.")
         if r.dependency_ceiling is not None:
-            parts.append(f"Hard dependencies allow at most {r.dependency_ceiling:.4%}.")
+            parts.append(
+                f"Its own reliability and the observed availability of its hard dependencies allow at most "
+                f"{r.dependency_ceiling:.4%}."
+            )
         if r.backtest is not None:
             b = r.backtest
             parts.append(

@@ -95,19 +95,30 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 _CAMEL_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
+def singular(word: str) -> str:
+    """A light plural folding (replicas -> replica, entries -> entry, crashes -> crash)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def _subwords(word: str) -> list[str]:
     """``KubePodCrashLooping`` -> kube, pod, crash, looping; ``etcdNoLeader`` -> etcd, no, leader."""
-    return [part.lower() for part in _CAMEL_PART.findall(word)] or [word.lower()]
+    return [singular(part.lower()) for part in _CAMEL_PART.findall(word)] or [singular(word.lower())]
 
 
 def word_tokens(text: str) -> list[str]:
-    """Lower-cased words in order: CamelCase and letter/digit runs split into parts, each compound word also kept
-    whole right after its parts; URLs and stopwords dropped."""
+    """Lower-cased, singular words in order: CamelCase and letter/digit runs split into parts, each compound word
+    also kept whole right after its parts; URLs and stopwords dropped."""
     tokens: list[str] = []
     for word in _WORD.findall(_URL.sub(" ", text)):
         parts = [part for part in _subwords(word) if part not in STOPWORDS]
         tokens.extend(parts)
-        whole = word.lower()
+        whole = singular(word.lower())
         if len(parts) > 1 or (parts and parts[0] != whole):
             tokens.append(whole)
     return tokens

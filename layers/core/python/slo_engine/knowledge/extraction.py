@@ -177,8 +177,8 @@ _UNIT_MINUTES = {"s": 1 / 60, "m": 1.0, "h": 60.0, "d": 1440.0}
 _NUMBER = r"\d+(?:\.\d+)?"
 _UNIT = r"(?:seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d)"
 _DURATION = re.compile(
-    rf"(?P<low>{_NUMBER})\s*(?:(?:-|\u2013|to)\s*(?P<high>{_NUMBER})\s*)?(?P<unit>{_UNIT})\b"
-    rf"(?:\s*(?:and\s+)?(?P<extra>{_NUMBER})\s*(?P<extra_unit>{_UNIT})\b)?",
+    rf"(?P<low>{_NUMBER})\s*(?:(?:-|\u2013|to)\s*(?P<high>{_NUMBER})\s*)?(?P<unit>{_UNIT})(?![a-z])"
+    rf"(?:\s*(?:and\s+)?(?P<extra>{_NUMBER})\s*(?P<extra_unit>{_UNIT})(?![a-z]))?",
     re.IGNORECASE,
 )
 _EXPLICIT_MITIGATION_TIME = re.compile(
@@ -188,7 +188,7 @@ _EXPLICIT_MITIGATION_TIME = re.compile(
 )
 _ESTIMATE = re.compile(
     rf"(?:~|\babout\b|\bapproximately\b|\bapprox\.|\baround\b|\broughly\b|\btakes?\b|\busually\b|\btypically\b|"
-    rf"\bwithin\b|\bup to\b)\s*(?P<duration>{_NUMBER}\s*(?:(?:-|\u2013|to)\s*{_NUMBER}\s*)?{_UNIT}\b)",
+    rf"\bwithin\b|\bup to\b)\s*(?P<duration>{_NUMBER}\s*(?:(?:-|\u2013|to)\s*{_NUMBER}\s*)?{_UNIT}(?![a-z]))",
     re.IGNORECASE,
 )
 

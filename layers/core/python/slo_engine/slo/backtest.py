@@ -82,7 +82,7 @@ def backtest(
     return BacktestResult(
         target=target,
         window_days=window_days,
-        windows_evaluated=int(consumed.shape[0]),
+        windows_evaluated=int(consumed.size),
         windows_breached=int(np.count_nonzero(consumed > 1.0 + BREACH_TOLERANCE)),
         budget_consumed=[float(value) for value in consumed],
         worst_budget_consumed=float(consumed.max()) if consumed.size else 0.0,

@@ -53,10 +53,19 @@ def alert_rules(period_days: int = 30) -> list[AlertRule]:
     ]
 
 
-def _trailing_sums(prefix: npt.NDArray[np.int64], window: int) -> npt.NDArray[np.int64]:
-    """Sum of the ``window`` steps ending at each step (fewer at the start of the history)."""
-    ends = np.arange(1, prefix.shape[0], dtype=np.intp)
-    return prefix[ends] - prefix[np.maximum(ends - window, 0)]
+def _trailing_sums_into(prefix: npt.NDArray[np.int64], window: int, out: npt.NDArray[np.int64]) -> None:
+    """Sum of the ``window`` steps ending at each step (fewer at the start of the history), written to ``out``."""
+    steps = prefix.shape[0] - 1
+    head = min(window, steps)
+    out[:head] = prefix[1 : head + 1]
+    if window < steps:
+        np.subtract(prefix[window + 1 :], prefix[1 : steps - window + 1], out=out[window:])
+
+
+def _prefix_sums(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    prefix = np.zeros(values.shape[0] + 1, dtype=np.int64)
+    np.cumsum(values, out=prefix[1:])
+    return prefix
 
 
 def _window_steps(minutes: int, step_seconds: int) -> int:
@@ -65,23 +74,6 @@ def _window_steps(minutes: int, step_seconds: int) -> int:
 
 def _to_datetime(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def _firing(
-    bad_prefix: npt.NDArray[np.int64],
-    total_prefix: npt.NDArray[np.int64],
-    step_seconds: int,
-    threshold: float,
-    rule: AlertRule,
-) -> BoolArray:
-    firing = np.ones(bad_prefix.shape[0] - 1, dtype=np.bool_)
-    for minutes in (rule.long_window_minutes, rule.short_window_minutes):
-        window = _window_steps(minutes, step_seconds)
-        bad = _trailing_sums(bad_prefix, window)
-        total = _trailing_sums(total_prefix, window)
-        # bad / total > threshold, without dividing (and never true for an empty window).
-        firing &= (total > 0) & (bad > threshold * total)
-    return firing
 
 
 def firing_masks(
@@ -104,9 +96,25 @@ def firing_masks(
     if step_seconds <= 0:
         raise ValueError(f"step_seconds must be positive, got {step_seconds}")
     budget = error_budget(target)
-    bad_prefix = np.concatenate(([0], np.cumsum(total_counts - good_counts)))
-    total_prefix = np.concatenate(([0], np.cumsum(total_counts)))
-    return [_firing(bad_prefix, total_prefix, step_seconds, rule.factor * budget, rule) for rule in rules]
+    bad_prefix, total_prefix = _prefix_sums(total_counts - good_counts), _prefix_sums(total_counts)
+    # Work buffers reused across windows and rules: fresh large arrays cost page faults, not arithmetic.
+    steps = total_counts.shape[0]
+    bad_sums, total_sums = np.empty(steps, np.int64), np.empty(steps, np.int64)
+    allowed, above = np.empty(steps, np.float64), np.empty(steps, np.bool_)
+    masks: list[BoolArray] = []
+    for rule in rules:
+        threshold = rule.factor * budget
+        firing = np.ones(steps, dtype=np.bool_)
+        for minutes in (rule.long_window_minutes, rule.short_window_minutes):
+            window = _window_steps(minutes, step_seconds)
+            _trailing_sums_into(bad_prefix, window, bad_sums)
+            _trailing_sums_into(total_prefix, window, total_sums)
+            # bad / total > threshold without dividing; an empty window (0 > 0) never fires.
+            np.multiply(total_sums, threshold, out=allowed)
+            np.greater(bad_sums, allowed, out=above)
+            firing &= above
+        masks.append(firing)
+    return masks
 
 
 def episode_bounds(mask: BoolArray) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:

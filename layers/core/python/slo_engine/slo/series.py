@@ -75,6 +75,15 @@ class CountSeries:
             return 0
         return int((nz[-1] - nz[0] + 1) * self.step)
 
+    def history_days(self, granularity_seconds: int = 3600) -> float:
+        """Days from the first to the last whole hour (by default) that saw any request."""
+        nz = np.flatnonzero(self.requests)
+        if nz.size == 0:
+            return 0.0
+        first = (self.start + int(nz[0]) * self.step) // granularity_seconds
+        last = (self.start + int(nz[-1]) * self.step) // granularity_seconds
+        return (last - first + 1) * granularity_seconds / 86400
+
     def rollup(self, step: int) -> CountSeries:
         """Sum counts into coarser steps (``step`` a multiple of the current step); counts are unchanged."""
         if step == self.step:

@@ -41,6 +41,13 @@ def _checked_counts(latency_counts: npt.ArrayLike, bounds: tuple[float, ...]) ->
     return counts
 
 
+def _sum_buckets(counts: np.ndarray) -> np.ndarray:
+    """Sum along the bucket axis (einsum: several times faster than .sum(axis=-1) over a few short columns)."""
+    if np.issubdtype(counts.dtype, np.integer) or counts.dtype == np.bool_:
+        return np.asarray(np.einsum("...j->...", counts, dtype=np.int64, casting="unsafe"))
+    return np.asarray(np.einsum("...j->...", counts))
+
+
 def latency_good_counts(
     latency_counts: npt.ArrayLike,
     bounds: Sequence[float],
@@ -64,11 +71,11 @@ def latency_good_counts(
     threshold = float(threshold_ms)
     position = bisect.bisect_left(checked_bounds, threshold)
     if position < len(checked_bounds) and checked_bounds[position] == threshold:
-        return np.asarray(counts[..., : position + 1].sum(axis=-1))
+        return _sum_buckets(counts[..., : position + 1])
     if position == len(checked_bounds):
         # Above every bound: only the overflow bucket is unknown, and it is counted as slow.
         if interpolate:
-            return np.asarray(counts[..., :position].sum(axis=-1), dtype=np.float64)
+            return _sum_buckets(counts[..., :position]).astype(np.float64)
         raise ValueError(
             f"latency threshold {threshold:g} ms is not a histogram bound; it is above the highest bound "
             f"{checked_bounds[-1]:g} ms (use that bound, or pass interpolate=True)"
@@ -82,7 +89,7 @@ def latency_good_counts(
             f"{upper:g} ms above (use one of them, or pass interpolate=True for a linear estimate)"
         )
     fraction = (threshold - lower) / (upper - lower)
-    below_bucket = counts[..., :position].sum(axis=-1)
+    below_bucket = _sum_buckets(counts[..., :position])
     return np.asarray(below_bucket + fraction * counts[..., position], dtype=np.float64)
 
 

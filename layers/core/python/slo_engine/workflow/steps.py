@@ -36,6 +36,7 @@ from slo_engine.models.slo import ExclusionWindow
 from slo_engine.slo.budget import allowed_bad_events
 from slo_engine.slo.burn_rate import alert_rules
 from slo_engine.slo.confidence import confidence_score
+from slo_engine.slo.traffic import alerting_traffic
 
 Doc = dict[str, Any]
 AGENT_FAILURE_CONFIDENCE = 0.2
@@ -255,10 +256,15 @@ def build_recommendations(engine: Engine, doc: Doc) -> list[Recommendation]:
         checked = safety_by_key[(service, sli)]
         target = float(checked["target"])
         events = int(cand["total"])
-        score, reasons = confidence_score(events, target, float(cand["history_days"]), window)
+        history_days = float(cand["history_days"])
+        score, reasons = confidence_score(events, target, history_days, window)
+        traffic_factor, traffic_risk = alerting_traffic(events, history_days, target)
+        score *= traffic_factor
         score = min(score, float(item["confidence_penalty"]) + 0.5 * score)
         risks = list(item["risks"])
-        risks += [r for r in reasons if r not in risks]
+        risks += [r for r in reasons if r.startswith(("low traffic", "short history")) and r not in risks]
+        if traffic_risk and not any(r.startswith("low traffic") for r in risks):
+            risks.append(traffic_risk)
         risks += checked["violations"]
         for agent in item["failed_agents"]:
             risks.append(f"{agent} discovery failed: evidence incomplete")

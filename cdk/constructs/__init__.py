@@ -1,0 +1,1 @@
+"""Constructs, one per capability; stacks compose them and pass resources between them explicitly."""
