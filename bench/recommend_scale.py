@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from slo_engine.engine import Engine
 from slo_engine.models import DEFAULT_LATENCY_BOUNDS_MS, Dependency, ServiceNode
 from slo_engine.slo.series import CountSeries
@@ -59,7 +58,9 @@ def build(data: Path, services: int, days: int, seed: int = 11) -> tuple[Engine,
     deps = []
     for i, name in enumerate(names[1:], start=1):
         for j in rng.choice(i, size=min(i, 3), replace=False):
-            deps.append(Dependency(**{"from": name, "to": names[int(j)], "kind": "hard" if rng.random() < 0.6 else "soft"}))
+            deps.append(
+                Dependency(**{"from": name, "to": names[int(j)], "kind": "hard" if rng.random() < 0.6 else "soft"})
+            )
     engine.graph.upsert_dependencies(deps)
     return engine, time.perf_counter() - t0
 

@@ -34,7 +34,7 @@ class DurableQueue(Construct):
         *,
         max_receive_count: int,
         visibility_timeout: cdk.Duration,
-        retention_period: cdk.Duration = cdk.Duration.days(4),
+        retention_period: cdk.Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue")
@@ -44,6 +44,6 @@ class DurableQueue(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=visibility_timeout,
-            retention_period=retention_period,
+            retention_period=retention_period or cdk.Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
         )

@@ -9,14 +9,13 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisanalyticsv2 as kinesisanalytics
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk import nag
 from cdk.config import DeploymentConfig
-from cdk.constructs.python_function import REPO_ROOT
+from cdk.constructs.python_function import REPO_ROOT, log_retention
 
 FLINK_DIR = REPO_ROOT / "flink"
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
@@ -33,7 +32,6 @@ class FlinkAggregator(Construct):
         config: DeploymentConfig,
         source: kinesis.IStream,
         sink: kinesis.IStream,
-        stream_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = config.flink
@@ -44,7 +42,7 @@ class FlinkAggregator(Construct):
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
-            retention=logs.RetentionDays(config.lambda_defaults.log_retention_days),
+            retention=log_retention(config.lambda_defaults.log_retention_days),
             removal_policy=removal,
         )
         self.log_stream = logs.LogStream(self, "LogStream", log_group=self.log_group, removal_policy=removal)
@@ -86,11 +84,6 @@ class FlinkAggregator(Construct):
                     "kinesis:PutRecords",
                 ],
                 resources=[sink.stream_arn],
-            )
-        )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="UseStreamKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[stream_key.key_arn]
             )
         )
         self.role.add_to_principal_policy(

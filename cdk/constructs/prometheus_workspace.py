@@ -18,7 +18,9 @@ class PrometheusWorkspace(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig) -> None:
         super().__init__(scope, construct_id)
         self.workspace = aps.CfnWorkspace(self, "Workspace", alias=f"{config.project_name}-{config.environment}")
-        self.workspace.apply_removal_policy(cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY)
+        self.workspace.apply_removal_policy(
+            cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
+        )
 
     @property
     def arn(self) -> str:
@@ -39,4 +41,6 @@ class PrometheusWorkspace(Construct):
         )
 
     def grant_query(self, grantee: iam.IGrantable) -> None:
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(actions=QUERY_ACTIONS, resources=[self.arn]))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=QUERY_ACTIONS, resources=[self.arn])
+        )

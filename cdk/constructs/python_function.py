@@ -86,7 +86,7 @@ class EngineFunction(Construct):
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
-            retention=logs.RetentionDays(_retention(defaults.log_retention_days)),
+            retention=log_retention(defaults.log_retention_days),
             removal_policy=cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY,
         )
         self.role = iam.Role(
@@ -131,8 +131,32 @@ class EngineFunction(Construct):
             self.role.add_to_principal_policy(statement)
 
 
-def _retention(days: int) -> int:
-    allowed = sorted(int(member.value) for member in logs.RetentionDays if int(member.value) > 0)
-    if days not in allowed:
-        raise ValueError(f"log_retention_days={days} is not one CloudWatch Logs accepts: {allowed}")
-    return days
+_RETENTION_BY_DAYS = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """The CloudWatch Logs retention for ``days``; only the values CloudWatch accepts are allowed."""
+    try:
+        return _RETENTION_BY_DAYS[days]
+    except KeyError:
+        raise ValueError(
+            f"log retention of {days} days is not one CloudWatch Logs accepts: {sorted(_RETENTION_BY_DAYS)}"
+        ) from None

@@ -70,12 +70,9 @@ class SnapshotSink(Construct):
             )
         )
         self.handler.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[store.arn_for_objects(f"{SNAPSHOT_PREFIX}/*")]
-            )
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[store.arn_for_objects(f"{SNAPSHOT_PREFIX}/*")])
         )
         nag.objects_under_prefix(self.handler.role, store, SNAPSHOT_PREFIX, "<prefix>/<service>/<window>.json")
         prometheus.grant_remote_write(self.handler.role)
         tables.observed_edges.grant(self.handler.role, "read_write")
         tables.idempotency.grant(self.handler.role, "read_write")
-

@@ -1,13 +1,12 @@
-"""The two Kinesis Data Streams of ingestion, encrypted with one customer-managed KMS key: ``telemetry`` (edge-reduced
-aggregates from the OpenTelemetry sidecars, read by Flink) and ``snapshots`` (Flink's 10-second service snapshots,
-read by the snapshot sink).
+"""The two Kinesis Data Streams of ingestion, encrypted with the AWS-managed ``aws/kinesis`` key: ``telemetry``
+(edge-reduced aggregates from the OpenTelemetry sidecars, read by Flink) and ``snapshots`` (Flink's 10-second service
+snapshots, read by the snapshot sink).
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_kinesis as kinesis
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk.config import DeploymentConfig
@@ -17,21 +16,13 @@ class TelemetryStreams(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig) -> None:
         super().__init__(scope, construct_id)
         settings = config.streams
-        self.key = kms.Key(
-            self,
-            "Key",
-            description=f"{config.project_name} {config.environment}: encrypts the telemetry and snapshot streams",
-            enable_key_rotation=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY,
-        )
         on_demand = settings.mode == "on_demand"
         self.telemetry = kinesis.Stream(
             self,
             "Telemetry",
             stream_mode=kinesis.StreamMode.ON_DEMAND if on_demand else kinesis.StreamMode.PROVISIONED,
             shard_count=None if on_demand else settings.telemetry_shard_count,
-            encryption=kinesis.StreamEncryption.KMS,
-            encryption_key=self.key,
+            encryption=kinesis.StreamEncryption.MANAGED,
             retention_period=cdk.Duration.hours(settings.retention_hours),
         )
         self.snapshots = kinesis.Stream(
@@ -39,7 +30,6 @@ class TelemetryStreams(Construct):
             "Snapshots",
             stream_mode=kinesis.StreamMode.ON_DEMAND if on_demand else kinesis.StreamMode.PROVISIONED,
             shard_count=None if on_demand else settings.snapshot_shard_count,
-            encryption=kinesis.StreamEncryption.KMS,
-            encryption_key=self.key,
+            encryption=kinesis.StreamEncryption.MANAGED,
             retention_period=cdk.Duration.hours(settings.retention_hours),
         )

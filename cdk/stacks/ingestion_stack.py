@@ -27,7 +27,9 @@ class IngestionStack(cdk.Stack):
         tables: StateTables,
         **kwargs: object,
     ) -> None:
-        super().__init__(scope, construct_id, description="SLO engine ingestion: streams, Flink, snapshot sink", **kwargs)
+        super().__init__(
+            scope, construct_id, description="SLO engine ingestion: streams, Flink, snapshot sink", **kwargs
+        )
         layers = EngineLayers(self, "Layers", config=config)
         self.streams = TelemetryStreams(self, "Streams", config=config)
         self.flink = FlinkAggregator(
@@ -36,7 +38,6 @@ class IngestionStack(cdk.Stack):
             config=config,
             source=self.streams.telemetry,
             sink=self.streams.snapshots,
-            stream_key=self.streams.key,
         )
         self.snapshot_store = SnapshotStore(self, "SnapshotStore", config=config)
         self.prometheus = PrometheusWorkspace(self, "Prometheus", config=config)

@@ -17,5 +17,7 @@ class StateStack(cdk.Stack):
         super().__init__(scope, construct_id, description="SLO engine state: DynamoDB tables", **kwargs)
         self.tables = StateTables(self, "Tables", config=config)
         self.api_gateway_logging = (
-            ApiGatewayAccountLogging(self, "ApiGatewayAccountLogging") if config.api.manage_account_cloudwatch_role else None
+            ApiGatewayAccountLogging(self, "ApiGatewayAccountLogging")
+            if config.api.manage_account_cloudwatch_role
+            else None
         )

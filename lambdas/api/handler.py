@@ -13,6 +13,7 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
@@ -102,6 +103,7 @@ def _call(operation: Operation, *, with_body: bool = False, **path_parameters: s
         request_id=event.request_context.request_id,
     )
     logger.append_keys(operation=operation, caller=request.caller.arn)
+    metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
     return _reply(_entrypoint()(request, app.lambda_context))
 
 

@@ -1,6 +1,6 @@
-"""Lambda of the HumanApproval state of the recommendation workflow (step_functions/recommendation.asl.json): stores the task token server-side and sends signed approve/reject links (SNS email, Slack).
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the HumanApproval state of step_functions/recommendation.asl.json. Stores the task token server-side and
+sends signed approve/reject links (SNS email, Slack). Thin adapter: the core's ``run_state`` takes the state name and
+the JSON state document and returns the result.
 """
 
 from __future__ import annotations

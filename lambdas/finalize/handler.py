@@ -1,6 +1,6 @@
-"""Lambda of the Finalize state of the recommendation workflow (step_functions/recommendation.asl.json): persists the approved SLOs, emits SLOApproved and the exports.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the Finalize state of step_functions/recommendation.asl.json. Persists the approved SLOs, emits SLOApproved
+and the exports. Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns
+the result.
 """
 
 from __future__ import annotations

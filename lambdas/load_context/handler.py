@@ -1,6 +1,6 @@
-"""Lambda of the LoadContext state of the recommendation workflow (step_functions/recommendation.asl.json): loads the service's past questions, decisions and feedback (Context Manager) for the request.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the LoadContext state of step_functions/recommendation.asl.json. Loads the service's past questions,
+decisions and feedback (Context Manager) for the request. Thin adapter: the core's ``run_state`` takes the state name
+and the JSON state document and returns the result.
 """
 
 from __future__ import annotations

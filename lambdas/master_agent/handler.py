@@ -1,6 +1,6 @@
-"""Lambda of the MasterAgent state of the recommendation workflow (step_functions/recommendation.asl.json): plans the recommendation: services, SLIs and the discovery sub-tasks.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the MasterAgent state of step_functions/recommendation.asl.json. Plans the recommendation: services, SLIs
+and the discovery sub-tasks. Thin adapter: the core's ``run_state`` takes the state name and the JSON state document
+and returns the result.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Lambda of the MetricDiscovery state of the recommendation workflow (step_functions/recommendation.asl.json): finds availability and latency history, trend, seasonality and candidate targets.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the MetricDiscovery state of step_functions/recommendation.asl.json. Finds availability and latency
+history, trend, seasonality and candidate targets. Thin adapter: the core's ``run_state`` takes the state name and
+the JSON state document and returns the result.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Lambda of the PreApproval state of the recommendation workflow (step_functions/recommendation.asl.json): writes the pre-approval summary a human reads before deciding.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the PreApproval state of step_functions/recommendation.asl.json. Writes the pre-approval summary a human
+reads before deciding. Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and
+returns the result.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Lambda of the RecordFeedback state of the recommendation workflow (step_functions/recommendation.asl.json): records the outcome in the Context Manager for the next plan.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the RecordFeedback state of step_functions/recommendation.asl.json. Records the outcome in the Context
+Manager for the next plan. Thin adapter: the core's ``run_state`` takes the state name and the JSON state document
+and returns the result.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Lambda of the Reject state of the recommendation workflow (step_functions/recommendation.asl.json): records a rejected, timed-out or failed recommendation and why.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the Reject state of step_functions/recommendation.asl.json. Records a rejected, timed-out or failed
+recommendation and why. Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and
+returns the result.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Lambda of the RelationshipDiscovery state of the recommendation workflow (step_functions/recommendation.asl.json): analyses the dependency graph: ceilings, cycles, blast radius.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the RelationshipDiscovery state of step_functions/recommendation.asl.json. Analyses the dependency graph:
+ceilings, cycles, blast radius. Thin adapter: the core's ``run_state`` takes the state name and the JSON state
+document and returns the result.
 """
 
 from __future__ import annotations

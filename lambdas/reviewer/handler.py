@@ -1,6 +1,6 @@
-"""Lambda of the Reviewer state of the recommendation workflow (step_functions/recommendation.asl.json): merges the findings and lowers optimistic targets with a stated reason.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the Reviewer state of step_functions/recommendation.asl.json. Merges the findings and lowers optimistic
+targets with a stated reason. Thin adapter: the core's ``run_state`` takes the state name and the JSON state document
+and returns the result.
 """
 
 from __future__ import annotations

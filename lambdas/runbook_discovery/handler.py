@@ -1,6 +1,6 @@
-"""Lambda of the RunbookDiscovery state of the recommendation workflow (step_functions/recommendation.asl.json): retrieves known failure modes, fixes and their time to mitigate.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the RunbookDiscovery state of step_functions/recommendation.asl.json. Retrieves known failure modes, fixes
+and their time to mitigate. Thin adapter: the core's ``run_state`` takes the state name and the JSON state document
+and returns the result.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Lambda of the Safety state of the recommendation workflow (step_functions/recommendation.asl.json): backtests the candidates against history and evaluates the Rego guardrails.
-
-Thin adapter: the core's ``run_state`` takes the state name and the JSON state document and returns the state's result.
+"""Lambda of the Safety state of step_functions/recommendation.asl.json. Backtests the candidates against history and
+evaluates the Rego guardrails. Thin adapter: the core's ``run_state`` takes the state name and the JSON state
+document and returns the result.
 """
 
 from __future__ import annotations

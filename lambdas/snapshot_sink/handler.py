@@ -54,5 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-    metrics.add_metric(name="SnapshotRecordsFailed", unit=MetricUnit.Count, value=len(response.get("batchItemFailures", [])))
+    metrics.add_metric(
+        name="SnapshotRecordsFailed", unit=MetricUnit.Count, value=len(response.get("batchItemFailures", []))
+    )
     return dict(response)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from slo_engine.embedded import fleet as fleet_module
 from slo_engine.workflow.orchestrator import load_definition
 
@@ -80,8 +79,17 @@ def test_the_local_run_takes_the_state_machine_states_in_order(demo):
     definition = load_definition()
     top_level = [s for s in result.run.states if s in definition["States"]]
     assert top_level[0] == definition["StartAt"]
-    for required in ("LoadContext", "MasterAgent", "Discovery", "Reviewer", "Safety", "PreApproval",
-                     "HumanApproval", "Finalize", "RecordFeedback"):
+    for required in (
+        "LoadContext",
+        "MasterAgent",
+        "Discovery",
+        "Reviewer",
+        "Safety",
+        "PreApproval",
+        "HumanApproval",
+        "Finalize",
+        "RecordFeedback",
+    ):
         assert required in top_level
     assert top_level.index("Reviewer") > top_level.index("Discovery") > top_level.index("MasterAgent")
     for branch in ("MetricDiscovery", "RelationshipDiscovery", "RunbookDiscovery"):

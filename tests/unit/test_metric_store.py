@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-
 from slo_engine.embedded.metric_store import MetricStoreError, SqliteMetricStore
 from slo_engine.models import DEFAULT_LATENCY_BOUNDS_MS, ServiceSnapshot
 from slo_engine.slo.series import CountSeries
@@ -15,7 +14,9 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 BOUNDS = list(DEFAULT_LATENCY_BOUNDS_MS)
 
 
-def snap(service: str = "api", at: timedelta = timedelta(0), requests: int = 10, errors: int = 1, **extra) -> ServiceSnapshot:
+def snap(
+    service: str = "api", at: timedelta = timedelta(0), requests: int = 10, errors: int = 1, **extra
+) -> ServiceSnapshot:
     counts = [0] * (len(BOUNDS) + 1)
     counts[3] = requests
     return ServiceSnapshot.model_validate(
@@ -77,8 +78,13 @@ def test_finer_histograms_are_coarsened_exactly_to_the_store_bounds():
     bounds = sorted({*BOUNDS, 7.0, 75.0})
     counts = [1] * (len(bounds) + 1)
     s = ServiceSnapshot.model_validate(
-        {"service": "api", "window_start": T0.isoformat(), "requests": sum(counts), "errors": 0,
-         "latency_ms": {"bounds": bounds, "counts": counts}}
+        {
+            "service": "api",
+            "window_start": T0.isoformat(),
+            "requests": sum(counts),
+            "errors": 0,
+            "latency_ms": {"bounds": bounds, "counts": counts},
+        }
     )
     store.write_snapshots([s])
     lat = store.series("api").latency_counts.sum(axis=0)
@@ -90,8 +96,13 @@ def test_finer_histograms_are_coarsened_exactly_to_the_store_bounds():
 def test_missing_store_bounds_in_a_snapshot_are_rejected():
     store = SqliteMetricStore()
     s = ServiceSnapshot.model_validate(
-        {"service": "api", "window_start": T0.isoformat(), "requests": 1, "errors": 0,
-         "latency_ms": {"bounds": [100.0], "counts": [1, 0]}}
+        {
+            "service": "api",
+            "window_start": T0.isoformat(),
+            "requests": 1,
+            "errors": 0,
+            "latency_ms": {"bounds": [100.0], "counts": [1, 0]},
+        }
     )
     assert store.write_snapshots([s]).rejected
 

@@ -41,7 +41,7 @@ class CountingEmbedder:
 
 
 def chunk(path: str, index: int, heading: str, text: str, **extra: object) -> RunbookChunk:
-    return RunbookChunk(path=path, chunk_index=index, heading=heading, text=text, **extra)  # type: ignore[arg-type]
+    return RunbookChunk(path=path, chunk_index=index, heading=heading, text=text, **extra)
 
 
 DISK = [

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import pytest
-
 from slo_engine.embedded.state_store import DecisionError, SqliteStateStore
 from slo_engine.models import ApprovalDecision, ContextEntry, FeedbackRecord, Recommendation, SLIKind
 
 
 def rec(rec_id: str = "rec-1", service: str = "api") -> Recommendation:
     return Recommendation(
-        id=rec_id, service=service, sli=SLIKind.AVAILABILITY, target=0.999, window_days=28,
-        attained=0.9995, events=10_000, history_days=28, confidence=0.9,
+        id=rec_id,
+        service=service,
+        sli=SLIKind.AVAILABILITY,
+        target=0.999,
+        window_days=28,
+        attained=0.9995,
+        events=10_000,
+        history_days=28,
+        confidence=0.9,
     )
 
 

@@ -108,7 +108,9 @@ def parse_exclusions(values: list[str]) -> list[Any]:
     for value in values:
         start, sep, end = value.partition("/")
         if not sep:
-            fail(f"--exclude takes START/END in RFC 3339 (e.g. 2026-10-03T01:00:00Z/2026-10-03T03:00:00Z), not {value!r}")
+            fail(
+                f"--exclude takes START/END in RFC 3339 (e.g. 2026-10-03T01:00:00Z/2026-10-03T03:00:00Z), not {value!r}"
+            )
         items.append({"start": start, "end": end, "reason": "maintenance"})
     try:
         return parse(items)
@@ -129,7 +131,9 @@ def demo(
     from slo_engine.workflow.demo import run_demo
 
     with err.status("preparing the sample fleet ...") as status:
-        result = run_demo(out_dir, seed=seed, days=days, approve=approve.value, progress=_progress(status), log=err.print)
+        result = run_demo(
+            out_dir, seed=seed, days=days, approve=approve.value, progress=_progress(status), log=err.print
+        )
     emit(result.recommendations, fmt, f"Recommended SLOs for the sample fleet ({len(result.recommendations)})")
     for note in result.notes:
         err.print(note, highlight=False)
@@ -193,7 +197,11 @@ def recommend(
             if runbooks is not None:
                 load_runbooks(engine, runbooks, [s.name for s in (graph_model.services if graph_model else [])])
             result = run_workflow(
-                engine, approve=approve.value, window_days=window_days, exclusions=exclusions, progress=_progress(status)
+                engine,
+                approve=approve.value,
+                window_days=window_days,
+                exclusions=exclusions,
+                progress=_progress(status),
             )
     if result.run.status != "SUCCEEDED":
         fail(f"the workflow failed: {result.run.doc.get('error')}", code=1)
@@ -292,7 +300,9 @@ def graph_analyze(
             err.print(f"[yellow]skipped[/] {problem}", highlight=False)
         if not report.ok:
             fail(f"{snapshots}: no valid snapshot")
-        engine = Engine.embedded(in_memory=True, resolution_seconds=max(60, *(s.window_seconds for s in report.snapshots)))
+        engine = Engine.embedded(
+            in_memory=True, resolution_seconds=max(60, *(s.window_seconds for s in report.snapshots))
+        )
         engine.metrics.write_snapshots(report.snapshots)
         load_graph(engine, model)
         _, ceilings, _ = RelationshipDiscoveryAgent(engine.graph, engine.metrics).analyze_fleet()

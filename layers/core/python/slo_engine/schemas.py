@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter
 
-from slo_engine.models import Recommendation, RawEvent, ServiceGraph, ServiceSnapshot
+from slo_engine.models import RawEvent, Recommendation, ServiceGraph, ServiceSnapshot
 
 PUBLISHED: dict[str, type[BaseModel] | TypeAdapter[object]] = {
     "snapshot.schema.json": ServiceSnapshot,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slo_engine.graph.analysis import blast_radius, dependency_cycles
+from slo_engine.graph.analysis import blast_radius, build_digraph, dependency_cycles
 from slo_engine.graph.ceiling import Ceiling, fleet_ceilings, own_availability
 from slo_engine.models import AgentFinding, Evidence, SelfEvaluation, ServiceGraph
 from slo_engine.ports import GraphStore, MetricStore
@@ -49,7 +49,8 @@ class RelationshipDiscoveryAgent:
                     dependency_errors += edge.errors
             own[node.name] = own_availability(requests, errors, dependency_errors)
         ceilings = fleet_ceilings(graph, own, availability, shares)
-        cycles = dependency_cycles(graph)
+        self._digraph = build_digraph(graph)
+        cycles = dependency_cycles(self._digraph)
         self._cache = (graph, ceilings, cycles)
         return self._cache
 
@@ -58,12 +59,14 @@ class RelationshipDiscoveryAgent:
         ceiling = ceilings.get(service)
         hard_deps = sorted(d.to for d in graph.dependencies if d.from_ == service and d.kind == "hard")
         soft_deps = sorted(d.to for d in graph.dependencies if d.from_ == service and d.kind == "soft")
-        radius = blast_radius(graph, service) if any(s.name == service for s in graph.services) else []
+        radius = blast_radius(self._digraph, service) if self._digraph.has_node(service) else []
         in_cycles = [c for c in cycles if service in c]
         evidence = [
             Evidence(
                 source="graph",
-                statement=f"hard dependencies: {', '.join(hard_deps) or 'none'}; soft: {', '.join(soft_deps) or 'none'}",
+                statement=(
+                    f"hard dependencies: {', '.join(hard_deps) or 'none'}; soft: {', '.join(soft_deps) or 'none'}"
+                ),
             ),
             Evidence(source="graph", statement=f"{len(radius)} services depend on it transitively", value=len(radius)),
         ]
@@ -92,7 +95,9 @@ class RelationshipDiscoveryAgent:
             confidence = 0.5
             reasons.append("no traffic to compute a ceiling from")
         for cycle in in_cycles:
-            evidence.append(Evidence(source="graph", statement="circular dependency: " + " -> ".join([*cycle, cycle[0]])))
+            evidence.append(
+                Evidence(source="graph", statement="circular dependency: " + " -> ".join([*cycle, cycle[0]]))
+            )
         if not hard_deps and not soft_deps:
             reasons.append("no dependencies declared or observed")
         return AgentFinding(
@@ -100,6 +105,8 @@ class RelationshipDiscoveryAgent:
             service=service,
             summary=f"{service}: {len(hard_deps)} hard, {len(soft_deps)} soft dependencies",
             evidence=evidence,
-            self_evaluation=SelfEvaluation(confidence=max(0.1, confidence), reasons=reasons or ["graph and edges agree"]),
+            self_evaluation=SelfEvaluation(
+                confidence=max(0.1, confidence), reasons=reasons or ["graph and edges agree"]
+            ),
             data=data,
         )

@@ -13,6 +13,7 @@ from slo_engine.models.slo import ExclusionWindow
 from slo_engine.ports import MetricStore
 from slo_engine.slo.backtest import backtest
 from slo_engine.slo.exclusions import exclusion_mask
+from slo_engine.slo.series import CountSeries
 from slo_engine.slo.sli import latency_good_counts
 from slo_engine.slo.targets import ladder_steps_between, step_down
 
@@ -51,8 +52,7 @@ def guardrail_violations(g: GuardrailInput) -> list[str]:
         found.append(f"history: target {g.target:.4%} is above what history attained ({g.attained:.4%})")
     if g.target > HIGH_TARGET - 1e-12 and g.history_days < LONG_HISTORY_DAYS:
         found.append(
-            f"evidence: a target of {g.target:.4%} needs {LONG_HISTORY_DAYS} days of data, "
-            f"{g.history_days:.1f} given"
+            f"evidence: a target of {g.target:.4%} needs {LONG_HISTORY_DAYS} days of data, {g.history_days:.1f} given"
         )
     if g.approved_target is not None and ladder_steps_between(g.approved_target, g.target) > 1:
         found.append(
@@ -71,8 +71,9 @@ class SafetyLayer:
         g: GuardrailInput,
         threshold_ms: float | None = None,
         exclusions: list[ExclusionWindow] | None = None,
+        series: CountSeries | None = None,
     ) -> SafetyVerdict:
-        series = self._metrics.series(g.service)
+        series = series if series is not None else self._metrics.series(g.service)
         excluded = None
         if exclusions and len(series):
             excluded = exclusion_mask(series.start, series.step, len(series), exclusions)

@@ -244,9 +244,7 @@ class SqliteMetricStore:
 
     def services(self) -> list[str]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT service FROM blocks UNION SELECT service FROM edges ORDER BY 1"
-            ).fetchall()
+            rows = self._db.execute("SELECT service FROM blocks UNION SELECT service FROM edges ORDER BY 1").fetchall()
         return [r[0] for r in rows]
 
     def series(self, service: str, start: int | None = None, end: int | None = None) -> CountSeries:
@@ -254,7 +252,11 @@ class SqliteMetricStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT day, data FROM blocks WHERE service=? AND day>=? AND day<=? ORDER BY day",
-                (service, (start // DAY) if start is not None else -(2**62), (end // DAY) if end is not None else 2**62),
+                (
+                    service,
+                    (start // DAY) if start is not None else -(2**62),
+                    (end // DAY) if end is not None else 2**62,
+                ),
             ).fetchall()
         if not rows:
             at = start if start is not None else 0

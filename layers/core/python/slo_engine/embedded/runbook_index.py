@@ -246,10 +246,10 @@ class LocalRunbookIndex:
                 vector = np.frombuffer(blob, dtype="<f4")
                 fresh = embedder == self.embedder.name and vector.shape == (self.embedder.dimension,)
                 vectors.append(vector if fresh else None)
-            self._reembed(chunks, vectors)
+            complete = self._reembed(chunks, vectors)
             self._matrix = (
-                np.vstack(vectors).astype(np.float32)
-                if vectors
+                np.vstack(complete).astype(np.float32)
+                if complete
                 else np.zeros((0, self.embedder.dimension), dtype=np.float32)
             )
             self._bm25 = _Bm25.build(
@@ -259,19 +259,32 @@ class LocalRunbookIndex:
             self._chunks = chunks
         return self._chunks, self._matrix, self._bm25, self._searchable
 
-    def _reembed(self, chunks: Sequence[_StoredChunk], vectors: list[np.ndarray | None]) -> None:
+    def _reembed(self, chunks: Sequence[_StoredChunk], vectors: Sequence[np.ndarray | None]) -> list[np.ndarray]:
+        """Every chunk's vector: the stored one, or (made by another embedder) a fresh one, written back."""
         stale = [row for row, vector in enumerate(vectors) if vector is None]
-        if not stale:
-            return
-        fresh = self._embed([embedding_text(chunks[row].heading, chunks[row].text) for row in stale])
-        with self._db:
-            for row, vector in zip(stale, fresh, strict=True):
-                vectors[row] = vector
-                chunk = chunks[row]
-                self._db.execute(
+        fresh = dict(
+            zip(
+                stale,
+                self._embed([embedding_text(chunks[row].heading, chunks[row].text) for row in stale]),
+                strict=True,
+            )
+        )
+        if fresh:
+            with self._db:
+                self._db.executemany(
                     "UPDATE runbook_chunks SET embedder=?, vector=? WHERE repository=? AND path=? AND chunk_index=?",
-                    (self.embedder.name, _blob(vector), chunk.repository, chunk.path, chunk.chunk_index),
+                    [
+                        (
+                            self.embedder.name,
+                            _blob(vector),
+                            chunks[row].repository,
+                            chunks[row].path,
+                            chunks[row].chunk_index,
+                        )
+                        for row, vector in fresh.items()
+                    ],
                 )
+        return [fresh[row] if vector is None else vector for row, vector in enumerate(vectors)]
 
     @staticmethod
     def _service_mask(service: str | None, chunks: Sequence[_StoredChunk], searchable: Sequence[str]) -> np.ndarray:

@@ -116,7 +116,9 @@ class SqliteStateStore:
 
     def add_context(self, entry: ContextEntry) -> None:
         with self._lock, self._db:
-            self._db.execute("INSERT INTO context (service, doc) VALUES (?, ?)", (entry.service, entry.model_dump_json()))
+            self._db.execute(
+                "INSERT INTO context (service, doc) VALUES (?, ?)", (entry.service, entry.model_dump_json())
+            )
 
     def context_for(self, service: str, limit: int = 20) -> list[ContextEntry]:
         with self._lock:

@@ -6,12 +6,23 @@ snapshots merge exactly across time, pods and windows.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_LATENCY_BOUNDS_MS: tuple[float, ...] = (
-    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
 )
 """Histogram bucket bounds (milliseconds) used by the sidecars, the Flink job and the synthetic fleet."""
 
@@ -35,7 +46,7 @@ class LatencyHistogram(BaseModel):
     def _ascending(cls, bounds: list[float]) -> list[float]:
         if any(b <= 0 for b in bounds):
             raise ValueError("latency bounds must be positive milliseconds")
-        if any(b2 <= b1 for b1, b2 in zip(bounds, bounds[1:], strict=False)):
+        if any(b2 <= b1 for b1, b2 in itertools.pairwise(bounds)):
             raise ValueError("latency bounds must be strictly ascending")
         return bounds
 
@@ -107,8 +118,7 @@ class ServiceSnapshot(BaseModel):
             raise ValueError(f"errors ({self.errors}) exceed requests ({self.requests})")
         if int(self.window_start.timestamp()) % self.window_seconds != 0:
             raise ValueError(
-                f"window_start {self.window_start.isoformat()} is not aligned to a "
-                f"{self.window_seconds}-second window"
+                f"window_start {self.window_start.isoformat()} is not aligned to a {self.window_seconds}-second window"
             )
         return self
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from slo_engine.models import SLIKind, TargetOption
 from slo_engine.slo.confidence import wilson_lower_bound
 from slo_engine.slo.series import CountSeries
 from slo_engine.slo.sli import latency_good_counts
 from slo_engine.slo.targets import TARGET_PERCENTILES, choose_target_options
 from slo_engine.slo.windows import rolling_attainment, window_steps
-from slo_engine.models import SLIKind, TargetOption
 
 DAY = 86400
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from slo_engine.agents.context import ContextManager
 from slo_engine.agents.metric import MetricDiscoveryAgent
 from slo_engine.agents.relationship import RelationshipDiscoveryAgent, current_graph
-from slo_engine.agents.reviewer import Reviewer, ReviewedSLI, ServiceEvidence
+from slo_engine.agents.reviewer import ReviewedSLI, Reviewer, ServiceEvidence
 from slo_engine.agents.runbook import RunbookDiscoveryAgent
 from slo_engine.agents.safety import GuardrailInput, SafetyLayer
 from slo_engine.engine import Engine
@@ -157,8 +157,10 @@ def collect_findings(value: Any) -> list[AgentFinding]:
 def _evidence_by_service(doc: Doc) -> dict[str, ServiceEvidence]:
     plan = Plan.model_validate(doc["plan"])
     memory = doc.get("context", {}).get("memory", {})
-    evidence = {sp.service: ServiceEvidence(sp.service, feedback=memory.get(sp.service, {}).get("feedback", []))
-                for sp in plan.services}
+    evidence = {
+        sp.service: ServiceEvidence(sp.service, feedback=memory.get(sp.service, {}).get("feedback", []))
+        for sp in plan.services
+    }
     for finding in collect_findings(doc.get("findings", [])):
         targets = evidence.values() if finding.service == "*" else [evidence.get(finding.service)]
         for ev in targets:
@@ -211,6 +213,7 @@ def safety(engine: Engine, doc: Doc) -> list[Doc]:
     }
     exclusions = _request(doc).exclusions
     out: list[Doc] = []
+    loaded: tuple[str, Any] | None = None  # review items come grouped by service: read each history once
     for item in doc["review"]:
         verdict = item["verdict"]
         cand = item["candidate"]
@@ -224,7 +227,9 @@ def safety(engine: Engine, doc: Doc) -> list[Doc]:
             attained=cand["attained"],
             approved_target=approved.get((verdict["service"], verdict["sli"])),
         )
-        result = layer.check(g, threshold_ms=cand.get("threshold_ms"), exclusions=exclusions)
+        if loaded is None or loaded[0] != g.service:
+            loaded = (g.service, engine.metrics.series(g.service))
+        result = layer.check(g, threshold_ms=cand.get("threshold_ms"), exclusions=exclusions, series=loaded[1])
         out.append(
             {
                 "service": g.service,
@@ -353,8 +358,12 @@ def reject(engine: Engine, doc: Doc) -> Doc:
         rec = engine.state.get_recommendation(rec_id)
         if rec is not None and rec.status is RecommendationStatus.PENDING:
             engine.state.record_decision(
-                ApprovalDecision(recommendation_id=rec_id, approved=False, by=decision.get("by", "workflow"),
-                                 reason=str(reason)[:4000])
+                ApprovalDecision(
+                    recommendation_id=rec_id,
+                    approved=False,
+                    by=decision.get("by", "workflow"),
+                    reason=str(reason)[:4000],
+                )
             )
             rejected.append(rec_id)
     return {"status": "rejected", "rejected": rejected, "reason": str(reason)}
