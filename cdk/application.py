@@ -13,7 +13,11 @@ import aws_cdk as cdk
 
 from cdk import nag
 from cdk.config import CONTEXT_KEY, DeploymentConfig
+from cdk.stacks.api_stack import ApiStack
+from cdk.stacks.discovery_stack import DiscoveryStack
 from cdk.stacks.ingestion_stack import IngestionStack
+from cdk.stacks.knowledge_stack import KnowledgeStack
+from cdk.stacks.reasoning_stack import ReasoningStack
 from cdk.stacks.state_stack import StateStack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +46,30 @@ def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) 
     prefix = config.stack_prefix
 
     state = StateStack(app, f"{prefix}-State", config=config, env=environment)
-    IngestionStack(app, f"{prefix}-Ingestion", config=config, tables=state.tables, env=environment)
+    ingestion = IngestionStack(app, f"{prefix}-Ingestion", config=config, tables=state.tables, env=environment)
+    discovery = DiscoveryStack(app, f"{prefix}-Discovery", config=config, tables=state.tables, env=environment)
+    knowledge = KnowledgeStack(app, f"{prefix}-Knowledge", config=config, tables=state.tables, env=environment)
+    reasoning = ReasoningStack(
+        app,
+        f"{prefix}-Reasoning",
+        config=config,
+        tables=state.tables,
+        prometheus=ingestion.prometheus,
+        neo4j_credentials=discovery.neo4j_credentials,
+        runbook_collection=knowledge.collection,
+        env=environment,
+    )
+    api = ApiStack(
+        app,
+        f"{prefix}-Api",
+        config=config,
+        tables=state.tables,
+        state_machine=reasoning.workflow.state_machine,
+        approval_channels=reasoning.approval_channels,
+        env=environment,
+    )
+    for stack_with_rest_api in (knowledge, api):
+        stack_with_rest_api.add_stack_dependency(state, "REST API stages need API Gateway's account logging role")
 
     for stack in app.node.children:
         if isinstance(stack, cdk.Stack):

@@ -26,7 +26,7 @@ class ThrottleSettings(_Section):
 
 class LambdaSettings(_Section):
     python_version: Literal["3.11", "3.12"] = Field(
-        default="3.11", description="must equal the interpreter the dependency layer is built for (make layer)"
+        default="3.12", description="must equal the interpreter the dependency layer is built for (make layer)"
     )
     memory_mb: int = Field(default=512, ge=128, le=10240)
     timeout_seconds: int = Field(default=30, ge=1, le=900)
@@ -116,6 +116,9 @@ class ApiSettings(_Section):
         description="keys are '<resource path>/<HTTP method>' as API Gateway stage method settings expect",
     )
     usage_plan_quota_per_day: int = Field(default=100_000, ge=1)
+    integration_teams: tuple[str, ...] = Field(
+        default=("backstage",), description="one API key each in the integrations usage plan"
+    )
     waf_requests_per_5_minutes: int = Field(default=2000, ge=10, description="per client IP, AWS WAF rate rule")
     manage_account_cloudwatch_role: bool = Field(
         default=True, description="set API Gateway's account-wide CloudWatch role (turn off if already managed)"

@@ -46,8 +46,8 @@ def xray_and_metrics_write(role: IConstruct) -> None:
     acknowledge(
         role,
         "IAM5[Resource::*]",
-        "xray:PutTraceSegments, xray:PutTelemetryRecords (active tracing) and cloudwatch:PutMetricData do not "
-        "support resource-level permissions; PutMetricData is narrowed by a cloudwatch:namespace condition.",
+        "Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which do not support resource-level "
+        "permissions (metrics go out as CloudWatch embedded metric format in the function's own log group).",
     )
 
 
@@ -95,8 +95,8 @@ def flink_service_wildcards(role: IConstruct) -> None:
     acknowledge(
         role,
         "IAM5[Resource::*]",
-        "Managed Service for Apache Flink calls cloudwatch:PutMetricData (no resource-level permissions, narrowed "
-        "by the AWS/KinesisAnalytics namespace condition) and logs:DescribeLogGroups, which only accepts '*'.",
+        "Managed Service for Apache Flink calls logs:DescribeLogGroups to find its log group before writing to it; "
+        "that action only accepts '*'. Writing is limited to the application's own log group and stream.",
     )
 
 

@@ -164,7 +164,7 @@ class FlinkAggregator(Construct):
                 ),
             ),
         )
-        self.application.node.add_dependency(self.role)
+        self.application.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
         self.logging = kinesisanalytics.CfnApplicationCloudWatchLoggingOption(
             self,
             "Logging",

@@ -21,7 +21,7 @@ LAMBDAS_DIR = REPO_ROOT / "lambdas"
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
 DEPENDENCIES_LAYER_DIR = REPO_ROOT / "layers" / "deps"
 HANDLER = "handler.lambda_handler"
-ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/*.egg-info", ".pytest_cache", ".mypy_cache"]
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/*.egg-info", ".pytest_cache", ".mypy_cache", "requirements*.txt"]
 CORE_LAYER_DESCRIPTION = "slo_engine core package (layers/core)"
 DEPENDENCIES_LAYER_DESCRIPTION = "third-party dependencies of the core (layers/deps, built by make layer)"
 

@@ -26,8 +26,12 @@ def test_result_path_parameters_and_result_selector_follow_asl():
                 "ResultPath": "$.a",
                 "Next": "B",
             },
-            "B": {"Type": "Pass", "Parameters": {"copied.$": "$.a.value", "run.$": "$$.Execution.Name"},
-                  "ResultPath": "$.b", "End": True},
+            "B": {
+                "Type": "Pass",
+                "Parameters": {"copied.$": "$.a.value", "run.$": "$$.Execution.Name"},
+                "ResultPath": "$.b",
+                "End": True,
+            },
         }
     )
     result = run(definition, {"A": lambda engine, payload: {"n": payload["run_id"] + "!"}})
@@ -37,10 +41,20 @@ def test_result_path_parameters_and_result_selector_follow_asl():
 
 
 def test_parallel_branches_run_and_collect_in_order():
-    branch = lambda name: {"StartAt": name, "States": {name: {"Type": "Task", "Resource": "x", "End": True,  # noqa: E731
-                                                              "ResultPath": "$.out"}}}
-    definition = machine({"A": {"Type": "Parallel", "Branches": [branch("X"), branch("Y")], "ResultPath": "$.p",
-                                "End": True}})
+    branch = lambda name: {
+        "StartAt": name,
+        "States": {
+            name: {
+                "Type": "Task",
+                "Resource": "x",
+                "End": True,  # noqa: E731
+                "ResultPath": "$.out",
+            }
+        },
+    }
+    definition = machine(
+        {"A": {"Type": "Parallel", "Branches": [branch("X"), branch("Y")], "ResultPath": "$.p", "End": True}}
+    )
     result = run(definition, {"X": lambda e, d: 1, "Y": lambda e, d: 2})
     assert [b["out"] for b in result.doc["p"]] == [1, 2]
     assert result.states == ["A", "X", "Y"]
@@ -52,10 +66,18 @@ def test_a_caught_error_goes_to_the_catch_state_with_its_cause():
 
     definition = machine(
         {
-            "A": {"Type": "Task", "Resource": "x", "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err",
-                                                             "Next": "F"}], "End": True},
-            "F": {"Type": "Pass", "Parameters": {"failed": True, "why.$": "$.err.Cause"}, "ResultPath": "$.f",
-                  "End": True},
+            "A": {
+                "Type": "Task",
+                "Resource": "x",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "F"}],
+                "End": True,
+            },
+            "F": {
+                "Type": "Pass",
+                "Parameters": {"failed": True, "why.$": "$.err.Cause"},
+                "ResultPath": "$.f",
+                "End": True,
+            },
         }
     )
     result = run(definition, {"A": boom})
@@ -74,8 +96,11 @@ def test_an_uncaught_error_fails_the_run():
 def test_choice_takes_the_matching_branch():
     definition = machine(
         {
-            "A": {"Type": "Choice", "Choices": [{"Variable": "$.request.approve", "StringEquals": "manual",
-                                                  "Next": "M"}], "Default": "D"},
+            "A": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.request.approve", "StringEquals": "manual", "Next": "M"}],
+                "Default": "D",
+            },
             "M": {"Type": "Succeed"},
             "D": {"Type": "Fail", "Error": "Nope"},
         }
@@ -84,8 +109,16 @@ def test_choice_takes_the_matching_branch():
 
 
 def test_the_wait_for_task_token_state_asks_the_approver():
-    definition = machine({"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                                "ResultPath": "$.decision", "End": True}})
+    definition = machine(
+        {
+            "A": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "ResultPath": "$.decision",
+                "End": True,
+            }
+        }
+    )
     result = run(definition, {}, approver=lambda e, d: {"approved": ["x"]})
     assert result.doc["decision"] == {"approved": ["x"]}
 

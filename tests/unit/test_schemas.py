@@ -19,5 +19,13 @@ def test_published_schema_matches_the_model(name):
 
 def test_snapshot_schema_names_the_contract_fields():
     schema = json.loads(render("snapshot.schema.json"))
-    assert {"service", "window_start", "window_seconds", "requests", "errors", "latency_ms", "upstream",
-            "downstream"} <= set(schema["properties"])
+    assert {
+        "service",
+        "window_start",
+        "window_seconds",
+        "requests",
+        "errors",
+        "latency_ms",
+        "upstream",
+        "downstream",
+    } <= set(schema["properties"])

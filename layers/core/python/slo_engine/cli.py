@@ -28,7 +28,7 @@ app.add_typer(approvals_app, name="approvals")
 app.add_typer(graph_app, name="graph")
 app.add_typer(runbooks_app, name="runbooks")
 
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 DEFAULT_DATA_DIR = Path(".slo-engine")
@@ -63,33 +63,52 @@ def _progress(status: Any) -> Any:
     return report
 
 
+def _pct(value: float | None) -> str:
+    if value is None:
+        return "-"
+    text = f"{value * 100:.4f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def _count(n: int) -> str:
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
+def _short_risk(risk: str) -> str:
+    if risk.startswith("capped by dependency"):
+        return "capped by " + risk.removeprefix("capped by dependency ").split(" ")[0]
+    if risk.startswith("circular dependency"):
+        return "cycle " + risk.split(": ", 1)[1]
+    if risk.startswith("approval:"):
+        return "needs named approver"
+    return risk.split(":", 1)[0]
+
+
 def recommendations_table(recs: list[Recommendation], title: str) -> Table:
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for col, kw in (
-        ("service", {}),
-        ("SLI", {}),
-        ("target", {"justify": "right"}),
-        ("attained", {"justify": "right"}),
-        ("ceiling", {"justify": "right"}),
-        ("events", {"justify": "right"}),
-        ("conf.", {"justify": "right"}),
-        ("status", {}),
-        ("risks", {"overflow": "fold", "max_width": 60}),
-    ):
-        table.add_column(col, **kw)
+    """A compact table; the JSON output carries every field and the full risk texts."""
+    table = Table(title=title, header_style="bold", pad_edge=False)
+    table.add_column("service", no_wrap=True)
+    table.add_column("SLI", no_wrap=True)
+    for col in ("target", "attained", "ceiling", "events", "conf."):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("risks", overflow="fold")
     for r in recs:
         sli = f"latency ≤{r.threshold_ms:g}ms" if r.threshold_ms else r.sli.value
         style = {"approved": "green", "rejected": "red"}.get(r.status.value, "yellow")
         table.add_row(
             r.service,
             sli,
-            f"{r.target:.4%}",
-            f"{r.attained:.4%}" if r.attained is not None else "-",
-            f"{r.dependency_ceiling:.4%}" if r.dependency_ceiling is not None else "-",
-            f"{r.events:,}",
+            _pct(r.target),
+            _pct(r.attained),
+            _pct(r.dependency_ceiling),
+            _count(r.events),
             f"{r.confidence:.2f}",
             f"[{style}]{r.status.value}[/]",
-            "; ".join(r.risks) or "-",
+            "; ".join(dict.fromkeys(_short_risk(x) for x in r.risks)) or "-",
         )
     return table
 

@@ -24,6 +24,7 @@ def candidate_payload(c: SLICandidate) -> dict[str, Any]:
         "threshold_ms": c.threshold_ms,
         "options": [o.model_dump() for o in c.options],
         "rolling_percentiles": c.rolling_percentiles,
+        "method": c.method,
         "trend_per_week": c.trend_per_week,
         "diurnal_ratio": c.diurnal_ratio,
         "notes": c.notes,
@@ -65,7 +66,7 @@ class MetricDiscoveryAgent:
                 source="metric-store",
                 statement=(
                     f"availability {avail.attained:.5%} over {avail.total:,} requests in {history_days:.1f} days; "
-                    f"10th percentile of rolling {avail.eval_window_days:g}-day attainment "
+                    f"10th percentile of {avail.method} "
                     f"{avail.rolling_percentiles.get('balanced', float('nan')):.5%}"
                 ),
                 value=avail.attained,

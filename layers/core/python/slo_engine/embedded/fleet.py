@@ -406,7 +406,8 @@ class Fleet:
         jitter_share: float = 0.01,
         max_jitter_ms: int = 2000,
     ) -> Iterator[dict]:
-        """RawEvent-compatible dicts for the last ``minutes`` of the history, ``rate_scale`` of the traffic.
+        """RawEvent-compatible dicts for the last ``minutes`` of the history (rounded up to whole steps),
+        ``rate_scale`` of the traffic.
 
         Server spans (``peer`` None) follow each service's requests, error ratio and latency histogram of
         the step they fall in; client spans (``peer`` = callee) follow the edge's calls and errors. Events come
@@ -565,7 +566,7 @@ def _draw_incidents(
 
 def _normal_cdf(x: FloatArray) -> FloatArray:
     erf = np.frompyfunc(math.erf, 1, 1)
-    return 0.5 * (1.0 + erf(x / math.sqrt(2.0)).astype(np.float64))
+    return 0.5 * (1.0 + np.asarray(erf(x / math.sqrt(2.0)), dtype=np.float64))
 
 
 def _bucket_probabilities(log_medians: FloatArray, sigma: float, bounds: tuple[float, ...]) -> FloatArray:
@@ -586,7 +587,7 @@ def _latency_histograms(
     """Bucket counts per step that sum exactly to the step's requests (multinomial per step)."""
     quantized = np.round(log_medians / 0.02).astype(np.int64)
     levels, inverse = np.unique(quantized, return_inverse=True)
-    probabilities = _bucket_probabilities(levels * 0.02, sigma, bounds)
+    probabilities = _bucket_probabilities(levels.astype(np.float64) * 0.02, sigma, bounds)
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     if levels.size == 1:
         return rng.multinomial(requests, probabilities[0]).astype(np.int64)

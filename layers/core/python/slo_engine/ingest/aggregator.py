@@ -37,7 +37,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _EVENT_FIELDS = frozenset(RawEvent.model_fields)
 _DENSE_CELLS_MIN = 1 << 16
-"""Count keys with a dense ``bincount`` when the key space is at most this or twice the events, else ``np.unique``."""
+_DENSE_CELLS_PER_EVENT = 2
+"""Count keys with a dense ``bincount`` when the key space is at most ``_DENSE_CELLS_MIN`` or
+``_DENSE_CELLS_PER_EVENT`` times the events; beyond that, with ``np.unique`` (sort-based, memory-bounded)."""
+
+
+def _dense(key_space: int, events: int) -> bool:
+    return key_space <= max(_DENSE_CELLS_MIN, _DENSE_CELLS_PER_EVENT * events)
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,35 @@ class EventColumns:
         return int(self.service_id.shape[0])
 
     @classmethod
+    def of(
+        cls,
+        names: Sequence[str],
+        service_id: npt.ArrayLike,
+        peer_id: npt.ArrayLike,
+        ts_ms: npt.ArrayLike,
+        duration_ms: npt.ArrayLike,
+        error: npt.ArrayLike,
+    ) -> EventColumns:
+        """Columns from any array-likes (lists, arrays of other dtypes), converted to the column dtypes."""
+        return cls(
+            tuple(names),
+            np.asarray(service_id, dtype=np.int32),
+            np.asarray(peer_id, dtype=np.int32),
+            np.asarray(ts_ms, dtype=np.int64),
+            np.asarray(duration_ms, dtype=np.float64),
+            np.asarray(error, dtype=np.bool_),
+        )
+
+    @classmethod
     def empty(cls, names: Sequence[str] = ()) -> EventColumns:
-        return cls(tuple(names), np.empty(0), np.empty(0), np.empty(0), np.empty(0), np.empty(0))
+        return cls(
+            tuple(names),
+            np.empty(0, np.int32),
+            np.empty(0, np.int32),
+            np.empty(0, np.int64),
+            np.empty(0, np.float64),
+            np.empty(0, np.bool_),
+        )
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]]) -> EventColumns:
@@ -95,7 +128,7 @@ class EventColumns:
             stamps.append((stamp - _EPOCH) // _MILLISECOND)
             durations.append(float(record["duration_ms"]))
             errors.append(bool(record.get("error", False)))
-        return cls(tuple(ids), service_ids, peer_ids, stamps, durations, errors)  # type: ignore[arg-type]
+        return cls.of(tuple(ids), service_ids, peer_ids, stamps, durations, errors)
 
     def select(self, mask: npt.NDArray[np.bool_]) -> EventColumns:
         return EventColumns(
@@ -112,7 +145,7 @@ def _counts_by_key(
     keys: npt.NDArray[np.int64], key_space: int, failed: npt.NDArray[np.bool_]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Distinct keys (ascending) with how many events and how many failed events carry each."""
-    if key_space <= max(_DENSE_CELLS_MIN, 2 * keys.size):
+    if _dense(key_space, keys.size):
         events = np.bincount(keys, minlength=key_space)
         errors = np.bincount(keys[failed], minlength=key_space)
         present = np.flatnonzero(events)
@@ -187,7 +220,7 @@ def aggregate_columnar(
     # Latency histograms of server spans per (window, service); client spans land past the end and are dropped.
     bucket = _bucket_index(batch.duration_ms, bound_array)
     hist_space = n_cells * n_buckets
-    if 2 * hist_space <= max(_DENSE_CELLS_MIN, 2 * len(batch)):
+    if _dense(2 * hist_space, len(batch)):
         histogram_key = cell * n_buckets + bucket + client * hist_space
         dense = np.bincount(histogram_key, minlength=2 * hist_space)[:hist_space].reshape(n_cells, n_buckets)
         histograms = dense[cells]
@@ -384,7 +417,7 @@ class SnapshotAggregator:
 
     def _buffered(self) -> EventColumns:
         names = tuple(self._ids)
-        fresh = EventColumns(names, *self._rows)  # type: ignore[arg-type]
+        fresh = EventColumns.of(names, *self._rows)
         self._rows = ([], [], [], [], [])
         if len(self._pending) == 0:
             return fresh

@@ -34,6 +34,7 @@ class SLICandidate:
     rolling_percentiles: dict[str, float] = field(default_factory=dict)
     trend_per_week: float | None = None
     diurnal_ratio: float | None = None
+    method: str = ""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -44,25 +45,47 @@ class SLICandidate:
         return next(o for o in self.options if o.name == name)
 
 
+BOOTSTRAP_SAMPLES = 2000
+BOOTSTRAP_SEED = 20261124
+
+
 def evaluation_window_days(history_days: float, window_days: int) -> float:
-    """The rolling window whose attainment distribution decides targets.
+    """Length of the windows whose attainment distribution decides targets: always the SLO window."""
+    del history_days
+    return float(window_days)
 
-    With at least two SLO windows of history, rolling SLO windows; with less, shorter windows
-    (7 days, else 1 day), which are more pessimistic, so a short history never flatters a target.
+
+def window_attainments(
+    good: np.ndarray, total: np.ndarray, step: int, history_days: float, window_days: int
+) -> tuple[np.ndarray, str]:
+    """The distribution of SLO-window attainment that history supports, and how it was obtained.
+
+    With at least two SLO windows of history: true rolling windows (hourly stride). With less: a seeded
+    block bootstrap that draws whole days (hours under a week of history) with replacement until one SLO
+    window is filled, so a short history yields a distribution rather than one optimistic number.
+    Every value is sum(good) / sum(total) over its window.
     """
+    if len(total) == 0:
+        return np.array([]), "no data"
     if history_days >= 2 * window_days:
-        return float(window_days)
-    if history_days >= 14:
-        return 7.0
-    return 1.0
-
-
-def _rolling(good: np.ndarray, total: np.ndarray, step: int, eval_days: float) -> np.ndarray:
-    w = max(1, window_steps(eval_days, step))
-    if w > len(total):
-        w = len(total)
-    stride = max(1, 3600 // step)
-    return rolling_attainment(good, total, w, stride)
+        w = min(len(total), max(1, window_steps(window_days, step)))
+        return rolling_attainment(good, total, w, max(1, 3600 // step)), f"rolling {window_days}-day windows"
+    block_seconds = DAY if history_days >= 7 else 3600
+    per_block = max(1, block_seconds // step)
+    blocks = len(total) // per_block
+    if blocks < 2:
+        return rolling_attainment(good, total, len(total), 1), "the whole history"
+    g = good[: blocks * per_block].reshape(blocks, per_block).sum(axis=1)
+    t = total[: blocks * per_block].reshape(blocks, per_block).sum(axis=1)
+    active = t > 0
+    g, t = g[active], t[active]
+    if len(t) < 2:
+        return rolling_attainment(good, total, len(total), 1), "the whole history"
+    draws = max(1, round(window_days * DAY / block_seconds))
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    picks = rng.integers(0, len(t), size=(BOOTSTRAP_SAMPLES, draws))
+    unit = "days" if block_seconds == DAY else "hours"
+    return g[picks].sum(axis=1) / t[picks].sum(axis=1), f"a bootstrap of {len(t)} {unit} into {window_days}-day windows"
 
 
 def _trend_per_week(series: CountSeries) -> float | None:
@@ -99,7 +122,7 @@ def availability_candidate(
     good, total = int(good_steps.sum()), int(series.requests.sum())
     history = history_days if history_days is not None else series.active_span_seconds() / DAY
     eval_days = evaluation_window_days(history, window_days)
-    rolling = _rolling(good_steps, series.requests, series.step, eval_days)
+    rolling, method = window_attainments(good_steps, series.requests, series.step, history, window_days)
     options = choose_target_options(rolling, good, total, confidence_level=confidence_level)
     valid = rolling[~np.isnan(rolling)]
     pct = {name: float(np.percentile(valid, p)) for name, p in TARGET_PERCENTILES.items()} if valid.size else {}
@@ -111,6 +134,7 @@ def availability_candidate(
         eval_window_days=eval_days,
         options=options,
         rolling_percentiles=pct,
+        method=method,
         trend_per_week=_trend_per_week(series),
         diurnal_ratio=_diurnal_ratio(series),
     )
@@ -134,7 +158,7 @@ def latency_candidates(
     for bound in series.bounds:
         good_steps = latency_good_counts(series.latency_counts, series.bounds, bound)
         good = int(good_steps.sum())
-        rolling = _rolling(good_steps, hist_total_steps, series.step, eval_days)
+        rolling, method = window_attainments(good_steps, hist_total_steps, series.step, history, window_days)
         options = choose_target_options(rolling, good, total, confidence_level=confidence_level)
         valid = rolling[~np.isnan(rolling)]
         pct = {name: float(np.percentile(valid, p)) for name, p in TARGET_PERCENTILES.items()} if valid.size else {}
@@ -148,6 +172,7 @@ def latency_candidates(
                 options=options,
                 threshold_ms=float(bound),
                 rolling_percentiles=pct,
+                method=method,
             )
         )
     return found
