@@ -9,7 +9,7 @@ import os
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from cdk.application import build_app  # noqa: E402  (jsii reads the variable above when it starts)
+from cdk.application import build_app  # after the variable above: jsii reads it when it starts
 
 if __name__ == "__main__":
     build_app().synth()

@@ -42,7 +42,7 @@ def lambda_runtime_pinned(function: IConstruct, python_version: str) -> None:
     )
 
 
-def xray_and_metrics_write(role: IConstruct) -> None:
+def xray_tracing_write(role: IConstruct) -> None:
     acknowledge(
         role,
         "IAM5[Resource::*]",

@@ -48,7 +48,11 @@ class LoggedRestApi(Construct):
                 throttling_burst_limit=stage_throttle.burst_limit,
                 method_options={
                     key: apigateway.MethodDeploymentOptions(
-                        throttling_rate_limit=throttle.rate_limit, throttling_burst_limit=throttle.burst_limit
+                        throttling_rate_limit=throttle.rate_limit,
+                        throttling_burst_limit=throttle.burst_limit,
+                        logging_level=apigateway.MethodLoggingLevel.ERROR,
+                        metrics_enabled=True,
+                        data_trace_enabled=False,
                     )
                     for key, throttle in self.method_throttles.items()
                 },

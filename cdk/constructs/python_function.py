@@ -121,7 +121,7 @@ class EngineFunction(Construct):
             },
         )
         nag.lambda_runtime_pinned(self.function, defaults.python_version)
-        nag.xray_and_metrics_write(self.role)
+        nag.xray_tracing_write(self.role)
 
     def add_environment(self, name: str, value: str) -> None:
         self.function.add_environment(name, value)

@@ -25,9 +25,9 @@ class ApiStack(cdk.Stack):
         tables: StateTables,
         state_machine: sfn.IStateMachine,
         approval_channels: ApprovalChannels,
-        **kwargs: object,
+        env: cdk.Environment | None = None,
     ) -> None:
-        super().__init__(scope, construct_id, description="SLO engine API: REST API and approval links", **kwargs)
+        super().__init__(scope, construct_id, description="SLO engine API: REST API and approval links", env=env)
         layers = EngineLayers(self, "Layers", config=config)
         self.api = EngineApi(
             self,

@@ -25,9 +25,9 @@ class DiscoveryStack(cdk.Stack):
         *,
         config: DeploymentConfig,
         tables: StateTables,
-        **kwargs: object,
+        env: cdk.Environment | None = None,
     ) -> None:
-        super().__init__(scope, construct_id, description="SLO engine discovery: registry poller, events", **kwargs)
+        super().__init__(scope, construct_id, description="SLO engine discovery: registry poller, events", env=env)
         layers = EngineLayers(self, "Layers", config=config)
         self.discovery = ServiceDiscovery(self, "ServiceDiscovery", config=config, layers=layers, tables=tables)
         self.neo4j_credentials = secretsmanager.Secret(

@@ -25,10 +25,10 @@ class IngestionStack(cdk.Stack):
         *,
         config: DeploymentConfig,
         tables: StateTables,
-        **kwargs: object,
+        env: cdk.Environment | None = None,
     ) -> None:
         super().__init__(
-            scope, construct_id, description="SLO engine ingestion: streams, Flink, snapshot sink", **kwargs
+            scope, construct_id, description="SLO engine ingestion: streams, Flink, snapshot sink", env=env
         )
         layers = EngineLayers(self, "Layers", config=config)
         self.streams = TelemetryStreams(self, "Streams", config=config)

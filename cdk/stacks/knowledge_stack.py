@@ -25,9 +25,9 @@ class KnowledgeStack(cdk.Stack):
         *,
         config: DeploymentConfig,
         tables: StateTables,
-        **kwargs: object,
+        env: cdk.Environment | None = None,
     ) -> None:
-        super().__init__(scope, construct_id, description="SLO engine knowledge: runbook webhooks and index", **kwargs)
+        super().__init__(scope, construct_id, description="SLO engine knowledge: runbook webhooks and index", env=env)
         removal = cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
         layers = EngineLayers(self, "Layers", config=config)
 

@@ -29,9 +29,9 @@ class ReasoningStack(cdk.Stack):
         prometheus: PrometheusWorkspace,
         neo4j_credentials: secretsmanager.ISecret,
         runbook_collection: VectorCollection,
-        **kwargs: object,
+        env: cdk.Environment | None = None,
     ) -> None:
-        super().__init__(scope, construct_id, description="SLO engine reasoning: workflow, agents, approval", **kwargs)
+        super().__init__(scope, construct_id, description="SLO engine reasoning: workflow, agents, approval", env=env)
         layers = EngineLayers(self, "Layers", config=config)
         self.recommendation_events = events.EventBus(
             self, "RecommendationEvents", description="SLOApproved and other recommendation lifecycle events"

@@ -13,8 +13,10 @@ from cdk.constructs.state_tables import StateTables
 
 
 class StateStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, **kwargs: object) -> None:
-        super().__init__(scope, construct_id, description="SLO engine state: DynamoDB tables", **kwargs)
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DeploymentConfig, env: cdk.Environment | None = None
+    ) -> None:
+        super().__init__(scope, construct_id, description="SLO engine state: DynamoDB tables", env=env)
         self.tables = StateTables(self, "Tables", config=config)
         self.api_gateway_logging = (
             ApiGatewayAccountLogging(self, "ApiGatewayAccountLogging")

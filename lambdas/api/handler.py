@@ -86,7 +86,7 @@ def _call(operation: Operation, *, with_body: bool = False, **path_parameters: s
     body: Any = None
     if with_body and event.body:
         try:
-            body = json.loads(event.decoded_body)
+            body = json.loads(event.decoded_body or "")
         except json.JSONDecodeError as error:
             raise MalformedBodyError(f"request body is not valid JSON: {error.msg} at line {error.lineno}") from error
     request = ApiRequest(

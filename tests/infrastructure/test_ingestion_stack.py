@@ -4,7 +4,7 @@ failure handling, the snapshot store and the Prometheus workspace."""
 from __future__ import annotations
 
 from aws_cdk.assertions import Match
-from conftest import INFRASTRUCTURE, CloudAssembly
+from cloud_assembly import INFRASTRUCTURE, CloudAssembly
 from template_queries import allowed_actions, as_list, role_statements
 
 pytestmark = INFRASTRUCTURE
@@ -73,7 +73,9 @@ def test_flink_role_reads_the_telemetry_stream_and_writes_only_the_snapshot_stre
     snapshots = next(s for s in streams if "Snapshots" in s)
     statements = role_statements(template, role_id)
     for statement in statements:
-        targets = {r["Fn::GetAtt"][0] for r in as_list(statement["Resource"]) if isinstance(r, dict) and "Fn::GetAtt" in r}
+        targets = {
+            r["Fn::GetAtt"][0] for r in as_list(statement["Resource"]) if isinstance(r, dict) and "Fn::GetAtt" in r
+        }
         if "kinesis:GetRecords" in as_list(statement["Action"]):
             assert targets == {telemetry}
         if "kinesis:PutRecords" in as_list(statement["Action"]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Match
-from conftest import INFRASTRUCTURE, CloudAssembly
+from cloud_assembly import INFRASTRUCTURE, CloudAssembly
 
 pytestmark = INFRASTRUCTURE
 

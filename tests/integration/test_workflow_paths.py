@@ -93,3 +93,32 @@ def test_feedback_changes_the_next_recommendation(engine):
     assert "feedback from oncall-lead" in b.rationale.lower()
     assert "feedback" not in a.rationale.lower()
     assert b.target <= a.target
+
+
+def test_an_excluded_maintenance_window_is_left_out_of_slis_and_backtests(engine, short_fleet):
+    from datetime import UTC, datetime, timedelta
+
+    from slo_engine.models.slo import ExclusionWindow
+
+    incident = max(
+        (i for i in short_fleet.incidents if i.service == "legacy-ledger"),
+        key=lambda i: (i.end - i.start) * i.error_ratio,
+        default=None,
+    )
+    assert incident is not None, "the short fleet has an incident on legacy-ledger"
+    start = datetime.fromtimestamp(incident.start, UTC) - timedelta(minutes=1)
+    end = datetime.fromtimestamp(incident.end, UTC) + timedelta(minutes=1)
+    plain = run_workflow(engine, approve="manual", services=["legacy-ledger"], window_days=3, run_id="plain")
+    excluded = run_workflow(
+        engine,
+        approve="manual",
+        services=["legacy-ledger"],
+        window_days=3,
+        run_id="excluded",
+        exclusions=[ExclusionWindow(start=start, end=end, reason="maintenance")],
+    )
+    a = next(r for r in plain.recommendations if r.sli.value == "availability")
+    b = next(r for r in excluded.recommendations if r.sli.value == "availability")
+    assert b.events < a.events
+    assert b.attained > a.attained
+    assert b.backtest.excluded_minutes > 0

@@ -40,18 +40,11 @@ def test_result_path_parameters_and_result_selector_follow_asl():
     assert result.states == ["A", "B"]
 
 
+def branch(name):
+    return {"StartAt": name, "States": {name: {"Type": "Task", "Resource": "x", "End": True, "ResultPath": "$.out"}}}
+
+
 def test_parallel_branches_run_and_collect_in_order():
-    branch = lambda name: {
-        "StartAt": name,
-        "States": {
-            name: {
-                "Type": "Task",
-                "Resource": "x",
-                "End": True,  # noqa: E731
-                "ResultPath": "$.out",
-            }
-        },
-    }
     definition = machine(
         {"A": {"Type": "Parallel", "Branches": [branch("X"), branch("Y")], "ResultPath": "$.p", "End": True}}
     )

@@ -116,8 +116,10 @@ def choose_target_options(
     values = np.asarray(attainments, dtype=np.float64).ravel()
     finite = values[np.isfinite(values)]
     options: list[TargetOption] = []
-    for name, percentile in TARGET_PERCENTILES.items():
-        at_percentile = float(np.percentile(finite, percentile)) if finite.size else overall
+    percentiles = list(TARGET_PERCENTILES.values())
+    at = np.percentile(finite, percentiles) if finite.size else np.full(len(percentiles), overall)
+    for (name, percentile), value in zip(TARGET_PERCENTILES.items(), at, strict=True):
+        at_percentile = float(value)
         options.append(
             TargetOption(
                 name=name,

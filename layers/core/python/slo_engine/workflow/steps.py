@@ -92,7 +92,7 @@ def master_agent(engine: Engine, doc: Doc) -> Doc:
 
 def _failed(agent: str, service: str, error: Exception) -> AgentFinding:
     return AgentFinding(
-        agent=agent,  # type: ignore[arg-type]
+        agent=agent,
         service=service,
         summary=f"{agent} discovery failed: {error}",
         self_evaluation=SelfEvaluation(confidence=AGENT_FAILURE_CONFIDENCE, reasons=[f"agent failed: {error}"]),
