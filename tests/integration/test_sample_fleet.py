@@ -62,6 +62,7 @@ def test_the_low_traffic_service_gets_low_confidence(demo):
     assert any("low traffic" in r for r in rec.risks)
     busy = recs_of(result, fleet_module.CAPPED_SERVICE)["availability"]
     assert busy.confidence > rec.confidence
+    assert rec.status.value == "pending"  # auto-approval leaves low confidence to a human
 
 
 def test_tier_zero_waits_for_a_named_approver_even_with_auto_approval(demo):

@@ -29,7 +29,7 @@ app.add_typer(graph_app, name="graph")
 app.add_typer(runbooks_app, name="runbooks")
 
 out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 DEFAULT_DATA_DIR = Path(".slo-engine")
 

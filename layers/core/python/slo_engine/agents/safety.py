@@ -1,13 +1,15 @@
 """The Safety layer: backtests each reviewed target against history, then applies guardrails.
 
 A breached SLO window in the backtest revises the target one rung down (at most twice); a
-guardrail violation revises or holds the recommendation for a named approver, with the rule's message.
+guardrail violation (the Rego policies in ``policies/``) revises the target or holds it for a named approver,
+with the policy's message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from slo_engine.agents.guardrails import GuardrailFacts, RegoGuardrails, Violation, default_guardrails
 from slo_engine.models import BacktestResult, SLIKind
 from slo_engine.models.slo import ExclusionWindow
 from slo_engine.ports import MetricStore
@@ -15,11 +17,9 @@ from slo_engine.slo.backtest import backtest
 from slo_engine.slo.exclusions import exclusion_mask
 from slo_engine.slo.series import CountSeries
 from slo_engine.slo.sli import latency_good_counts
-from slo_engine.slo.targets import ladder_steps_between, step_down
+from slo_engine.slo.targets import step_down
 
 MAX_REVISIONS = 2
-LONG_HISTORY_DAYS = 28
-HIGH_TARGET = 0.9999
 
 
 @dataclass
@@ -43,28 +43,34 @@ class SafetyVerdict:
     needs_named_approver: bool = False
 
 
-def guardrail_violations(g: GuardrailInput) -> list[str]:
-    """The policy rules; each message names the rule it breaks."""
-    found: list[str] = []
-    if g.dependency_ceiling is not None and g.target > g.dependency_ceiling + 1e-12:
-        found.append(f"ceiling: target {g.target:.4%} is above the dependency ceiling {g.dependency_ceiling:.4%}")
-    if g.attained is not None and g.target > g.attained + 1e-12:
-        found.append(f"history: target {g.target:.4%} is above what history attained ({g.attained:.4%})")
-    if g.target > HIGH_TARGET - 1e-12 and g.history_days < LONG_HISTORY_DAYS:
-        found.append(
-            f"evidence: a target of {g.target:.4%} needs {LONG_HISTORY_DAYS} days of data, {g.history_days:.1f} given"
-        )
-    if g.approved_target is not None and ladder_steps_between(g.approved_target, g.target) > 1:
-        found.append(
-            f"change: tightening from the approved {g.approved_target:.4%} to {g.target:.4%} is more than one step"
-        )
-    return found
+def _facts(g: GuardrailInput) -> GuardrailFacts:
+    return GuardrailFacts(
+        service=g.service,
+        sli=g.sli.value,
+        target=g.target,
+        tier=g.tier,
+        history_days=g.history_days,
+        dependency_ceiling=g.dependency_ceiling,
+        attained=g.attained,
+        approved_target=g.approved_target,
+    )
+
+
+def policy_violations(g: GuardrailInput, guardrails: RegoGuardrails | None = None) -> list[Violation]:
+    """The Rego guardrails' verdict on ``g`` (ceiling, history, evidence, change, approval)."""
+    return (guardrails or default_guardrails()).evaluate(_facts(g))
+
+
+def guardrail_violations(g: GuardrailInput, guardrails: RegoGuardrails | None = None) -> list[str]:
+    """The policies' messages; each names the rule it breaks."""
+    return [v.message for v in policy_violations(g, guardrails)]
 
 
 class SafetyLayer:
-    def __init__(self, metrics: MetricStore, window_days: int) -> None:
+    def __init__(self, metrics: MetricStore, window_days: int, guardrails: RegoGuardrails | None = None) -> None:
         self._metrics = metrics
         self._window_days = window_days
+        self._guardrails = guardrails or default_guardrails()
 
     def check(
         self,
@@ -106,16 +112,17 @@ class SafetyLayer:
             )
             verdict.target = lowered
         g.target = verdict.target
-        for violation in guardrail_violations(g):
-            if violation.startswith(("ceiling", "history", "evidence")):
-                # Revise down to the highest rung that satisfies the rule.
-                while guardrail_violations(g) and step_down(g.target) < g.target:
+        for violation in policy_violations(g, self._guardrails):
+            if violation.action == "revise":
+                # Revise down to the highest rung that satisfies every revising rule.
+                while step_down(g.target) < g.target and any(
+                    v.action == "revise" for v in policy_violations(g, self._guardrails)
+                ):
                     g.target = step_down(g.target)
-                verdict.revisions.append(f"guardrail {violation}; revised to {g.target:.4%}")
+                verdict.revisions.append(f"guardrail {violation.message}; revised to {g.target:.4%}")
             else:
-                verdict.violations.append(violation)
+                verdict.violations.append(violation.message)
+                if violation.rule == "approval":
+                    verdict.needs_named_approver = True
         verdict.target = g.target
-        if g.tier == 0:
-            verdict.needs_named_approver = True
-            verdict.violations.append("approval: tier-0 services need a named human approver")
         return verdict

@@ -40,6 +40,8 @@ from slo_engine.slo.traffic import alerting_traffic
 
 Doc = dict[str, Any]
 AGENT_FAILURE_CONFIDENCE = 0.2
+AUTO_APPROVAL_MIN_CONFIDENCE = 0.5
+"""Below this confidence even ``--approve auto`` leaves a recommendation for a human."""
 
 
 class RecommendationRequest(BaseModel):
@@ -322,13 +324,14 @@ def pre_approval(engine: Engine, doc: Doc) -> Doc:
 
 
 def auto_decide(engine: Engine, doc: Doc, by: str = "auto-approval") -> Doc:
-    """The local approver for ``--approve auto``: approves all but those a guardrail holds for a named human."""
+    """The local approver for ``--approve auto``: approves all but low-confidence ones and those a guardrail
+    holds for a named human."""
     approved, held = [], []
     for rec_id in doc["summary"]["recommendation_ids"]:
         rec = engine.state.get_recommendation(rec_id)
         if rec is None:
             continue
-        if any(r.startswith("approval:") for r in rec.risks):
+        if any(r.startswith("approval:") for r in rec.risks) or rec.confidence < AUTO_APPROVAL_MIN_CONFIDENCE:
             held.append(rec_id)
             continue
         engine.state.record_decision(

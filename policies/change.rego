@@ -1,0 +1,1 @@
+../layers/core/python/slo_engine/policies/change.rego
