@@ -7,6 +7,7 @@ Human-readable progress and tables go to standard error and standard output resp
 from __future__ import annotations
 
 import json
+import math
 import sys
 import tempfile
 import time
@@ -120,6 +121,14 @@ def emit(recs: list[Recommendation], fmt: Format, title: str) -> None:
         out.print(recommendations_table(recs, title))
 
 
+def store_resolution(snapshots: list[Any]) -> int:
+    """The metric store's step for these snapshots: a minute, or the least common multiple of their windows."""
+    resolution = math.lcm(60, *{s.window_seconds for s in snapshots})
+    if 86400 % resolution:
+        fail(f"snapshot windows {sorted({s.window_seconds for s in snapshots})} do not fit a common step within a day")
+    return resolution
+
+
 def parse_exclusions(values: list[str]) -> list[Any]:
     from slo_engine.slo.exclusions import parse_exclusions as parse
 
@@ -195,9 +204,7 @@ def recommend(
             fail(str(error))
     if runbooks is not None and not runbooks.is_dir():
         fail(f"{runbooks}: not a folder of runbooks")
-    resolution = max(60, *(s.window_seconds for s in report.snapshots))
-    if any(resolution % s.window_seconds for s in report.snapshots):
-        resolution = 300
+    resolution = store_resolution(report.snapshots)
     config = EngineConfig(window_days=window_days, data_dir=data_dir)
     with tempfile.TemporaryDirectory(prefix="slo-engine-") as scratch:
         engine = Engine.embedded(Path(scratch), config=config, resolution_seconds=resolution, in_memory=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from slo_engine.models import (
     AgentFinding,
@@ -24,7 +24,11 @@ from slo_engine.models import (
     ServiceNode,
     ServiceSnapshot,
 )
+from slo_engine.models.audit import AuditEvent
 from slo_engine.slo.series import CountSeries
+
+if TYPE_CHECKING:
+    from slo_engine.discovery.events import ExtractedDependency, RegistryEntry, ServiceChange
 
 
 @dataclass
@@ -124,3 +128,44 @@ class Reasoner(Protocol):
     def explain(self, recommendation: Recommendation, findings: Sequence[AgentFinding]) -> str: ...
 
     def extract_resolution(self, heading: str, text: str) -> Resolution: ...
+
+    def answer(self, question: str, context: dict[str, Any]) -> str:
+        """Answer a question about a service from the context given (memory, findings, recommendations) only."""
+        ...
+
+    def extract_dependencies(
+        self, service: str, text: str, known_services: Sequence[str]
+    ) -> list[ExtractedDependency]:
+        """Dependencies of ``service`` named in its docs or config text; callers still validate the names."""
+        ...
+
+
+@runtime_checkable
+class InventoryStore(Protocol):
+    """The registry as the discovery poller last saw it (embedded: SQLite; AWS: DynamoDB), keyed by service id."""
+
+    def load(self) -> dict[str, RegistryEntry]: ...
+
+    def save(self, entries: Sequence[RegistryEntry], removed: Sequence[str]) -> None:
+        """Store new or changed entries and forget the removed service ids, in one step where possible."""
+        ...
+
+
+@runtime_checkable
+class ChangePublisher(Protocol):
+    """Where service changes go (embedded: in memory; AWS: the EventBridge service-change bus)."""
+
+    def publish(self, changes: Sequence[ServiceChange]) -> int:
+        """Publish every change or raise; returns how many were published."""
+        ...
+
+
+@runtime_checkable
+class AuditLog(Protocol):
+    """Append-only record of who changed what and when (embedded: SQLite; AWS: DynamoDB, by service and by actor)."""
+
+    def append(self, event: AuditEvent) -> None: ...
+
+    def for_service(self, service: str, limit: int = 100) -> list[AuditEvent]: ...
+
+    def for_actor(self, actor: str, limit: int = 100) -> list[AuditEvent]: ...

@@ -7,7 +7,9 @@ invents a number; the Bedrock adapter fills the same contracts with a model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Any
 
 from slo_engine.models import (
     AgentFinding,
@@ -78,3 +80,46 @@ class DeterministicReasoner:
         from slo_engine.knowledge.extraction import extract_resolution
 
         return extract_resolution(heading, text)
+
+    def answer(self, question: str, context: dict[str, Any]) -> str:
+        """Answer from the context alone, picking what the question asks about by its words; never a new number."""
+        service = str(context.get("service", "this service"))
+        words = set(re.findall(r"[a-z]+", question.lower()))
+        recs: list[dict[str, Any]] = list(context.get("recommendations", []))
+        findings: list[dict[str, Any]] = list(context.get("findings", []))
+        memory: dict[str, list[dict[str, str]]] = context.get("memory", {})
+        parts: list[str] = []
+        topics = {
+            "dependency": {"depend", "dependency", "dependencies", "ceiling", "capped", "upstream", "downstream"},
+            "runbook": {"runbook", "runbooks", "incident", "incidents", "failure", "outage", "mitigate", "fix"},
+            "feedback": {"feedback", "team", "complained", "strict", "loose"},
+            "status": {"approved", "approve", "rejected", "status", "decided", "who", "pending"},
+        }
+        asked = {topic for topic, keys in topics.items() if words & keys}
+        if not recs and not findings:
+            return f"Nothing is known about {service} yet: no recommendation or finding has been recorded for it."
+        if "status" in asked or not asked:
+            for r in recs:
+                who = f" by {r['decided_by']}" if r.get("decided_by") else ""
+                parts.append(f"The {r['sli']} SLO of {service} is {r['status']}{who} at {float(r['target']):.4%}.")
+        if "dependency" in asked:
+            capped = [r for r in recs if r.get("capped_by")]
+            parts += [f"The {r['sli']} target is capped by dependency {r['capped_by']}." for r in capped]
+            ceilings = [r for r in recs if r.get("dependency_ceiling") is not None]
+            parts += [f"Its dependencies allow at most {float(r['dependency_ceiling']):.4%}." for r in ceilings[:1]]
+            parts += [f["summary"] for f in findings if f.get("agent") == "relationship"][:1]
+        if "runbook" in asked:
+            parts += [f["summary"] for f in findings if f.get("agent") == "runbook"][:1]
+            for f in findings:
+                if f.get("agent") == "runbook" and f.get("evidence"):
+                    parts.append(f"Runbook evidence: {str(f['evidence'][0])[:200]}")
+                    break
+        if "feedback" in asked:
+            items = memory.get("feedback", [])
+            parts += [f"Feedback ({i['kind']}) from {i['by']}: {i['text']}" for i in items[-3:]] or [
+                f"No feedback has been recorded for {service}."
+            ]
+        if not asked:
+            parts += [r["rationale"] for r in recs if r.get("rationale")][:2]
+            parts += [f["summary"] for f in findings if f.get("agent") == "metric"][:1]
+        return " ".join(parts) or f"The recorded evidence about {service} does not answer that question."
