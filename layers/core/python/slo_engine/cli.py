@@ -38,6 +38,58 @@ DEFAULT_DATA_DIR = Path(".slo-engine")
 class Approve(StrEnum):
     auto = "auto"
     manual = "manual"
+    prompt = "prompt"
+
+
+def prompt_approver(status: Any, by: str) -> Any:
+    """The HumanApproval step at a terminal: each recommendation is shown and approved, rejected or skipped."""
+    from slo_engine.embedded.state_store import DecisionError
+    from slo_engine.models import ApprovalDecision
+
+    def decide(engine: Any, doc: dict[str, Any]) -> dict[str, Any]:
+        status.stop()
+        err.print(doc["summary"]["text"], highlight=False)
+        approved: list[str] = []
+        held: list[str] = []
+        for rec_id in doc["summary"]["recommendation_ids"]:
+            rec = engine.state.get_recommendation(rec_id)
+            if rec is None:
+                continue
+            thr = f" under {rec.threshold_ms:g} ms" if rec.threshold_ms else ""
+            err.print(f"\n[bold]{rec.service}[/] {rec.sli.value}{thr}: {_pct(rec.target)}  {rec.rationale}")
+            if rec.risks:
+                err.print("risks: " + "; ".join(rec.risks), highlight=False)
+            answer = typer.prompt("approve, reject or skip? [a/r/s]", default="s", err=True).strip().lower()
+            if answer[:1] not in ("a", "r"):
+                held.append(rec_id)
+                continue
+            reason = typer.prompt("why", default="", err=True, show_default=False)
+            try:
+                engine.state.record_decision(
+                    ApprovalDecision(recommendation_id=rec_id, approved=answer.startswith("a"), by=by, reason=reason)
+                )
+            except DecisionError as error:
+                err.print(f"[yellow]{error}[/]")
+                continue
+            (approved if answer.startswith("a") else held).append(rec_id)
+        status.start()
+        return {"approved": approved, "held": held, "by": by, "mode": "prompt"}
+
+    return decide
+
+
+def _approver(approve: Approve, status: Any) -> Any:
+    if approve is not Approve.prompt:
+        return None
+    if not sys.stdin.isatty():
+        fail("--approve prompt needs a terminal; use --approve manual and `slo-engine approvals decide`")
+    import getpass
+
+    return prompt_approver(status, getpass.getuser())
+
+
+def _mode(approve: Approve) -> str:
+    return "manual" if approve is Approve.prompt else approve.value
 
 
 class Format(StrEnum):
@@ -152,7 +204,9 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="where results are written")] = Path("out"),
     seed: Annotated[int, typer.Option(help="seed of the synthetic fleet")] = 7,
     days: Annotated[int, typer.Option(min=1, max=90, help="days of history to generate")] = 28,
-    approve: Annotated[Approve, typer.Option(help="auto approves all a guardrail does not hold")] = Approve.auto,
+    approve: Annotated[
+        Approve, typer.Option(help="auto approves what no guardrail holds; prompt asks; manual leaves pending")
+    ] = Approve.auto,
     fmt: Annotated[Format, typer.Option("--format")] = Format.table,
 ) -> None:
     """Generate the sample fleet, run the whole pipeline, print the recommendations, write ./out/."""
@@ -160,7 +214,13 @@ def demo(
 
     with err.status("preparing the sample fleet ...") as status:
         result = run_demo(
-            out_dir, seed=seed, days=days, approve=approve.value, progress=_progress(status), log=err.print
+            out_dir,
+            seed=seed,
+            days=days,
+            approve=_mode(approve),
+            progress=_progress(status),
+            log=err.print,
+            approver=_approver(approve, status),
         )
     emit(result.recommendations, fmt, f"Recommended SLOs for the sample fleet ({len(result.recommendations)})")
     for note in result.notes:
@@ -173,7 +233,9 @@ def recommend(
     graph: Annotated[Path | None, typer.Option(help="graph file: services and hard/soft dependencies")] = None,
     runbooks: Annotated[Path | None, typer.Option(help="folder of markdown runbooks")] = None,
     window_days: Annotated[int, typer.Option(min=1, max=366, help="SLO window in days")] = 28,
-    approve: Annotated[Approve, typer.Option(help="auto: approve now; manual: leave pending")] = Approve.manual,
+    approve: Annotated[
+        Approve, typer.Option(help="auto: approve now; manual: leave pending; prompt: ask at the terminal")
+    ] = Approve.manual,
     fmt: Annotated[Format, typer.Option("--format")] = Format.table,
     exclude: Annotated[list[str] | None, typer.Option(help="maintenance window START/END to leave out")] = None,
     data_dir: Annotated[Path, typer.Option(help="where approvals and feedback are kept")] = DEFAULT_DATA_DIR,
@@ -224,10 +286,11 @@ def recommend(
                 load_runbooks(engine, runbooks, [s.name for s in (graph_model.services if graph_model else [])])
             result = run_workflow(
                 engine,
-                approve=approve.value,
+                approve=_mode(approve),
                 window_days=window_days,
                 exclusions=exclusions,
                 progress=_progress(status),
+                approver=_approver(approve, status),
             )
     if result.run.status != "SUCCEEDED":
         fail(f"the workflow failed: {result.run.doc.get('error')}", code=1)

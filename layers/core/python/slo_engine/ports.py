@@ -28,6 +28,8 @@ from slo_engine.models.audit import AuditEvent
 from slo_engine.slo.series import CountSeries
 
 if TYPE_CHECKING:
+    from slo_engine.approval.messages import ApprovalMessage
+    from slo_engine.approval.models import HumanDecision, PendingApproval
     from slo_engine.discovery.events import ExtractedDependency, RegistryEntry, ServiceChange
 
 
@@ -169,3 +171,42 @@ class AuditLog(Protocol):
     def for_service(self, service: str, limit: int = 100) -> list[AuditEvent]: ...
 
     def for_actor(self, actor: str, limit: int = 100) -> list[AuditEvent]: ...
+
+
+# --- Human approval and outputs (issue 6). Models live in slo_engine.approval.models.
+
+
+@runtime_checkable
+class ApprovalStore(Protocol):
+    """Pending approvals with their task tokens, server-side (embedded: SQLite; AWS: DynamoDB). Single-use."""
+
+    def save(self, approval: PendingApproval) -> None: ...
+
+    def get(self, approval_id: str) -> PendingApproval | None: ...
+
+    def decide(self, approval_id: str, decision: HumanDecision) -> PendingApproval: ...
+
+
+@runtime_checkable
+class TaskResumer(Protocol):
+    """Resumes a workflow waiting on a task token (AWS: SendTaskSuccess / SendTaskFailure)."""
+
+    def succeed(self, task_token: str, output: dict[str, object]) -> None: ...
+
+    def fail(self, task_token: str, error: str, cause: str) -> None: ...
+
+
+@runtime_checkable
+class ApprovalNotifier(Protocol):
+    """One channel that asks a human to decide (AWS: SNS email; Slack incoming webhook)."""
+
+    channel: str
+
+    def notify(self, message: ApprovalMessage) -> None: ...
+
+
+@runtime_checkable
+class EventPublisher(Protocol):
+    """Domain events such as ``SLOApproved`` (embedded: a JSON Lines log; AWS: EventBridge)."""
+
+    def publish(self, detail_type: str, detail: dict[str, object]) -> None: ...

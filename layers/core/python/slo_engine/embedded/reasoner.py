@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slo_engine.models import (
     AgentFinding,
@@ -20,6 +20,9 @@ from slo_engine.models import (
     ServicePlan,
     SLIKind,
 )
+
+if TYPE_CHECKING:
+    from slo_engine.discovery.events import ExtractedDependency
 
 
 class DeterministicReasoner:
@@ -80,6 +83,13 @@ class DeterministicReasoner:
         from slo_engine.knowledge.extraction import extract_resolution
 
         return extract_resolution(heading, text)
+
+    def extract_dependencies(
+        self, service: str, text: str, known_services: Sequence[str]
+    ) -> list[ExtractedDependency]:
+        from slo_engine.discovery.extraction import extract_dependencies_by_rules
+
+        return extract_dependencies_by_rules(service, text, known_services)
 
     def answer(self, question: str, context: dict[str, Any]) -> str:
         """Answer from the context alone, picking what the question asks about by its words; never a new number."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from slo_engine.engine import Engine
-from slo_engine.workflow.orchestrator import Progress
+from slo_engine.workflow.orchestrator import Approver, Progress
 from slo_engine.workflow.pipeline import PipelineResult, load_graph, load_runbooks, run_workflow
 
 DAY = 86400
@@ -27,6 +27,7 @@ def run_demo(
     approve: str = "auto",
     progress: Progress | None = None,
     log: Callable[[str], None] = print,
+    approver: Approver | None = None,
 ) -> PipelineResult:
     from slo_engine.embedded.fleet import generate_fleet
     from slo_engine.embedded.metric_store import SqliteMetricStore
@@ -69,7 +70,9 @@ def run_demo(
         f"({written.written:,} stored, {written.duplicates} duplicates)"
     )
 
-    result = run_workflow(engine, approve=approve, window_days=days, progress=progress, run_id=f"demo-{seed}")
+    result = run_workflow(
+        engine, approve=approve, window_days=days, progress=progress, run_id=f"demo-{seed}", approver=approver
+    )
     if result.run.status != "SUCCEEDED":
         raise RuntimeError(f"the workflow failed: {result.run.doc.get('error')}")
     recs = result.recommendations

@@ -65,7 +65,9 @@ def run_workflow(
     exclusions: list[ExclusionWindow] | None = None,
     progress: Progress | None = None,
     run_id: str | None = None,
+    approver: Approver | None = None,
 ) -> PipelineResult:
+    """Run the state machine locally; ``approver`` (the HumanApproval step) defaults to the ``approve`` mode's."""
     request = RecommendationRequest(
         run_id=run_id or f"run-{uuid.uuid4().hex[:12]}",
         services=services or [],
@@ -73,7 +75,7 @@ def run_workflow(
         exclusions=exclusions or [],
         approve=approve,
     )
-    orchestrator = LocalOrchestrator(engine, approver_for(approve), progress=progress)
+    orchestrator = LocalOrchestrator(engine, approver or approver_for(approve), progress=progress)
     run = orchestrator.run(request)
     ids = (run.doc.get("summary") or {}).get("recommendation_ids", [])
     recs = [r for r in (engine.state.get_recommendation(i) for i in ids) if r is not None]
