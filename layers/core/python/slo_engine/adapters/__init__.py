@@ -1,1 +1,1 @@
-"""Cloud and driver adapters behind the ports in ``slo_engine.ports`` (drivers imported lazily)."""
+"""Cloud and server adapters behind the ports: AWS (``adapters.aws``), Neo4j. Drivers are imported lazily."""

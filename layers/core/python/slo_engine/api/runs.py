@@ -78,6 +78,14 @@ class LocalWorkflowRuns:
             row = self._db.execute("SELECT doc FROM runs WHERE id=?", (run_id,)).fetchone()
         return RunRecord.model_validate_json(row[0]) if row else None
 
+    def run_for_recommendation(self, recommendation_id: str) -> RunRecord | None:
+        """The newest run whose pre-approval summary lists this recommendation (where its findings are)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc FROM runs WHERE instr(doc, ?) > 0 ORDER BY created_at DESC LIMIT 1", (recommendation_id,)
+            ).fetchall()
+        return RunRecord.model_validate_json(rows[0][0]) if rows else None
+
     def wait(self, run_id: str, timeout: float | None = None) -> RunRecord | None:
         """Block until a run started here has ended (tests and the CLI use this)."""
         future = self._futures.get(run_id)

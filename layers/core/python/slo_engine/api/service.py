@@ -85,9 +85,7 @@ class ApiService:
 
     # -- dispatch --------------------------------------------------------------------------------------------
 
-    def dispatch(
-        self, operation: str, path: dict[str, str], body: Any, caller: Caller
-    ) -> ApiResponse:
+    def dispatch(self, operation: str, path: dict[str, str], body: Any, caller: Caller) -> ApiResponse:
         """Answer one request; every failure becomes a status and a JSON ``ErrorBody`` (never an exception)."""
         try:
             handler = self._operations().get(operation)
@@ -103,7 +101,10 @@ class ApiService:
 
     def _operations(self) -> dict[str, Callable[[dict[str, str], Any, Caller], tuple[int, BaseModel]]]:
         return {
-            "start_recommendation": lambda p, b, c: (202, self.start_recommendation(_body(StartRecommendationRequest, b), c)),
+            "start_recommendation": lambda p, b, c: (
+                202,
+                self.start_recommendation(_body(StartRecommendationRequest, b), c),
+            ),
             "get_recommendation": lambda p, b, c: (200, self.get_recommendation(_path_id(p, "id"))),
             "list_service_slos": lambda p, b, c: (200, self.list_service_slos(_path_service(p))),
             "submit_feedback": lambda p, b, c: (
@@ -127,7 +128,13 @@ class ApiService:
         if not known:
             raise BadRequest("no service has telemetry or a graph entry yet: load data before asking for SLOs")
         record = self.runs.start(request, caller.id)
-        self._audit(caller, "recommendation.start", ",".join(request.services) or "*", record.id, request.model_dump(mode="json"))
+        self._audit(
+            caller,
+            "recommendation.start",
+            ",".join(request.services) or "*",
+            record.id,
+            request.model_dump(mode="json"),
+        )
         return RunAccepted(id=record.id, status="running", location=f"/recommendations/{record.id}")
 
     def get_recommendation(self, item_id: str) -> RecommendationView:
@@ -205,14 +212,31 @@ class ApiService:
             "recommendations": [
                 r.model_dump(
                     mode="json",
-                    include={"id", "sli", "target", "status", "attained", "confidence", "dependency_ceiling",
-                             "capped_by", "risks", "rationale", "decided_by", "threshold_ms", "window_days"},
+                    include={
+                        "id",
+                        "sli",
+                        "target",
+                        "status",
+                        "attained",
+                        "confidence",
+                        "dependency_ceiling",
+                        "capped_by",
+                        "risks",
+                        "rationale",
+                        "decided_by",
+                        "threshold_ms",
+                        "window_days",
+                    },
                 )
                 for r in newest
             ],
             "findings": [
-                {"agent": f.agent, "summary": f.summary, "confidence": f.self_evaluation.confidence,
-                 "evidence": [e.statement for e in f.evidence[:3]]}
+                {
+                    "agent": f.agent,
+                    "summary": f.summary,
+                    "confidence": f.self_evaluation.confidence,
+                    "evidence": [e.statement for e in f.evidence[:3]],
+                }
                 for f in findings
             ],
         }
@@ -221,10 +245,13 @@ class ApiService:
         self._audit(caller, "converse.ask", service, request.recommendation_id, {"question": request.question[:200]})
         sources = [f"recommendation {r.id}" for r in newest] + [f"{f.agent} finding" for f in findings]
         sources += [f"{len(memory.get('feedback', []))} feedback and {len(memory.get('qa', []))} past answers"]
-        return ConverseResponse(service=service, question=request.question, answer=answer, asked_by=caller.id,
-                                sources=sources)
+        return ConverseResponse(
+            service=service, question=request.question, answer=answer, asked_by=caller.id, sources=sources
+        )
 
-    def decide_recommendation(self, recommendation_id: str, request: DecisionRequest, caller: Caller) -> DecisionRecorded:
+    def decide_recommendation(
+        self, recommendation_id: str, request: DecisionRequest, caller: Caller
+    ) -> DecisionRecorded:
         """A person's approve/reject of one pending recommendation (the local pending list's form)."""
         decided = self.engine.state.record_decision(
             ApprovalDecision(
@@ -266,9 +293,7 @@ class ApiService:
         else:
             good = (daily.requests - daily.errors).astype(np.float64)
             total = daily.requests.astype(np.float64)
-        points = [
-            (daily.start + i * daily.step, float(good[i] / total[i])) for i in range(len(daily)) if total[i] > 0
-        ]
+        points = [(daily.start + i * daily.step, float(good[i] / total[i])) for i in range(len(daily)) if total[i] > 0]
         return points[-days:] if days else points
 
     def pending(self) -> list[Recommendation]:
@@ -283,7 +308,9 @@ class ApiService:
         doc = record.doc
         ids = (doc.get("summary") or {}).get("recommendation_ids", [])
         recs = [r for r in (self.engine.state.get_recommendation(i) for i in ids) if r is not None]
-        status: RunStatus = "running" if record.status == "running" else "failed" if record.status == "failed" else _status_of(recs)
+        status: RunStatus = (
+            "running" if record.status == "running" else "failed" if record.status == "failed" else _status_of(recs)
+        )
         return RecommendationView(
             id=record.id,
             kind="run",
@@ -302,12 +329,8 @@ class ApiService:
 
     def _findings_for(self, service: str, recs: list[Recommendation]) -> list[AgentFinding]:
         """The agents' findings about ``service`` from the run that produced the newest of ``recs`` (local runs)."""
-        from slo_engine.workflow.steps import recommendation_id
-
-        get = getattr(self.runs, "find_run_for", None)
-        if get is None or not recs:
-            return []
-        record = get(recs[0].id, lambda run_id: recommendation_id(run_id, recs[0].service, recs[0].sli.value))
+        find = getattr(self.runs, "run_for_recommendation", None)
+        record = find(recs[0].id) if find is not None and recs else None
         if record is None:
             return []
         return [f for f in _collect_findings(record.doc) if f.service in (service, "*")]

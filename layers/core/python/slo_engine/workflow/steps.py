@@ -250,6 +250,13 @@ def recommendation_id(run_id: str, service: str, sli: str) -> str:
     return "rec-" + hashlib.sha256(f"{run_id}|{service}|{sli}".encode()).hexdigest()[:12]
 
 
+def _budget_per_window(target: float, events: int, history_days: float, window_days: int) -> float | None:
+    """Bad events the target allows in one window, at the traffic rate history showed."""
+    if history_days <= 0:
+        return None
+    return round(allowed_bad_events(target, events * window_days / history_days), 1)
+
+
 def build_recommendations(engine: Engine, doc: Doc) -> list[Recommendation]:
     request = _request(doc)
     window = _window(engine, doc)
@@ -292,9 +299,7 @@ def build_recommendations(engine: Engine, doc: Doc) -> list[Recommendation]:
             risks=risks,
             options=cand["options"],
             backtest=backtest,
-            error_budget_events=round(allowed_bad_events(target, events * window / max(cand["history_days"], 1e-9)), 1)
-            if cand["history_days"]
-            else None,
+            error_budget_events=_budget_per_window(target, events, history_days, window),
             alert_rules=alert_rules(window),
         )
         ev = evidence.get(service)
