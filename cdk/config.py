@@ -66,6 +66,20 @@ class DiscoverySettings(_Section):
     schedule_rate_minutes: int = Field(default=5, ge=1)
     neo4j_username: str = "neo4j"
     neo4j_uri: str = Field(default="neo4j+s://replace-me.databases.neo4j.io", description="stored with the secret")
+    cloud_map_namespaces: tuple[str, ...] = Field(default=(), description="namespaces to poll; empty: all of them")
+    mapping_retry_attempts: int = Field(default=2, ge=0, le=185, description="EventBridge retries of the mapping")
+    neo4j_subnet_ids: tuple[str, ...] = Field(
+        default=(), description="private subnets from which the mapping Lambda reaches Neo4j; empty: no VPC"
+    )
+    neo4j_security_group_ids: tuple[str, ...] = Field(
+        default=(), description="security groups allowed to reach Neo4j (required with neo4j_subnet_ids)"
+    )
+
+    @model_validator(mode="after")
+    def _subnets_with_security_groups(self) -> DiscoverySettings:
+        if bool(self.neo4j_subnet_ids) != bool(self.neo4j_security_group_ids):
+            raise ValueError("neo4j_subnet_ids and neo4j_security_group_ids must be given together")
+        return self
 
 
 class KnowledgeSettings(_Section):

@@ -112,6 +112,16 @@ def cloud_map_registry_read(role: IConstruct) -> None:
     )
 
 
+def lambda_in_vpc_network_interfaces(role: IConstruct) -> None:
+    acknowledge(
+        role,
+        "IAM5[Resource::*]",
+        "A Lambda in a VPC (here: to reach a self-hosted or peered Neo4j) creates and deletes its own network "
+        "interfaces; ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface accept only '*' "
+        "(the same actions as the AWSLambdaVPCAccessExecutionRole managed policy, which the app does not use).",
+    )
+
+
 # --- API Gateway -------------------------------------------------------------------------------------------------
 
 

@@ -137,3 +137,20 @@ def test_bulk_series_must_start_on_a_day_boundary():
 
 def test_unknown_service_has_an_empty_series():
     assert len(SqliteMetricStore().series("nobody")) == 0
+
+
+def test_compressed_and_raw_blocks_read_back_alike(tmp_path):
+    steps = 1440
+    req = np.arange(steps, dtype=np.int64) * 1000  # wide enough to need 32-bit counts
+    series = CountSeries(
+        int(T0.timestamp()),
+        60,
+        req,
+        req // 10,
+        np.zeros((steps, len(BOUNDS) + 1), np.int64),
+        tuple(DEFAULT_LATENCY_BOUNDS_MS),
+    )
+    for level in (0, 6):
+        store = SqliteMetricStore(tmp_path / f"m{level}.db", compress_level=level)
+        store.write_series("api", series)
+        np.testing.assert_array_equal(store.series("api").requests, req)

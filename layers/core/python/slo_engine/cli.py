@@ -399,6 +399,112 @@ def graph_analyze(
     sys.stdout.write(result.model_dump_json(indent=2) + "\n")
 
 
+RUNBOOK_INDEX_FILE = "runbooks.db"
+
+
+@runbooks_app.command("index")
+def runbooks_index(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="folder of markdown runbooks (recursive)")],
+    data_dir: Annotated[Path, typer.Option(help="where the persistent runbook index is kept")] = DEFAULT_DATA_DIR,
+    repository: Annotated[str, typer.Option(help="repository name stored with each chunk")] = "local",
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Index every markdown runbook under DIR (unchanged chunks are not re-embedded; skipped files say why)."""
+    from slo_engine.embedded.runbook_index import LocalRunbookIndex
+    from slo_engine.knowledge.indexing import index_directory
+    from slo_engine.knowledge.minilm import default_embedder
+
+    if not folder.is_dir():
+        fail(f"{folder}: not a folder of runbooks")
+    index = LocalRunbookIndex(data_dir / RUNBOOK_INDEX_FILE, embedder=default_embedder())
+    report = index_directory(index, folder, repository=repository)
+    for skipped in report.skipped:
+        err.print(f"[yellow]skipped[/] {skipped.path}: {skipped.reason}", highlight=False)
+    if fmt is Format.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        out.print(
+            f"{report.documents} runbooks, {report.chunks} chunks ({report.written} new or changed), "
+            f"{len(report.skipped)} skipped, in {report.seconds:.2f}s -> {data_dir / RUNBOOK_INDEX_FILE}",
+            highlight=False,
+        )
+    if report.documents == 0 and report.skipped:
+        raise typer.Exit(2)
+
+
+@runbooks_app.command("search")
+def runbooks_search(
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="an alert name or a symptom")],
+    service: Annotated[str | None, typer.Option(help="only runbooks about this service")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="how many hits")] = 5,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    data_dir: Annotated[Path, typer.Option(help="where the persistent runbook index is kept")] = DEFAULT_DATA_DIR,
+) -> None:
+    """Hybrid (BM25 + vector) search of the indexed runbooks; --format json prints a JSON array of hits."""
+    from slo_engine.embedded.runbook_index import LocalRunbookIndex
+    from slo_engine.knowledge.minilm import default_embedder
+
+    if not text.strip():
+        fail("TEXT is empty: give an alert name or a symptom")
+    path = data_dir / RUNBOOK_INDEX_FILE
+    if not path.is_file():
+        fail(f"no runbook index at {path}: run `slo-engine runbooks index DIR --data-dir {data_dir}` first")
+    hits = LocalRunbookIndex(path, embedder=default_embedder()).search(text, service=service, k=k)
+    if fmt is Format.json:
+        fields = {"path", "heading", "score", "resolution", "repository", "link"}
+        sys.stdout.write(json.dumps([hit.model_dump(mode="json", include=fields) for hit in hits], indent=2) + "\n")
+        return
+    table = Table(title=f"runbooks for {text!r}", header_style="bold", pad_edge=False)
+    for column in ("score", "path", "heading", "minutes to mitigate"):
+        table.add_column(column, overflow="fold")
+    for hit in hits:
+        minutes = hit.resolution.minutes_to_mitigate if hit.resolution else None
+        table.add_row(f"{hit.score:.3f}", hit.path, hit.heading, "-" if minutes is None else f"{minutes:g}")
+    out.print(table)
+
+
+class ExportFormat(StrEnum):
+    openslo = "openslo"
+    prometheus_rules = "prometheus-rules"
+
+
+EXPORT_FILES = {ExportFormat.openslo: "openslo.yaml", ExportFormat.prometheus_rules: "prometheus-rules.yaml"}
+
+
+@app.command("export")
+def export(
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="openslo (v1 YAML) or prometheus-rules")],
+    out_dir: Annotated[Path, typer.Option("--out", help="folder to write the file into")],
+    data_dir: Annotated[Path, typer.Option(help="where approvals are kept")] = DEFAULT_DATA_DIR,
+) -> None:
+    """Write the approved SLOs as OpenSLO v1 YAML or Prometheus recording and burn-rate alert rules."""
+    from slo_engine.embedded.state_store import SqliteStateStore
+    from slo_engine.models import RecommendationStatus
+
+    state_file = data_dir / "state.db"
+    if not state_file.exists():
+        fail(f"{state_file}: no recommendations here (run `slo-engine recommend` first, or pass --data-dir)", 1)
+    approved = SqliteStateStore(state_file).list_recommendations(status=RecommendationStatus.APPROVED.value)
+    if not approved:
+        fail(f"no approved SLOs in {data_dir} (approve some with `slo-engine approvals decide`)", 1)
+    if fmt is ExportFormat.openslo:
+        from slo_engine.exports.openslo import openslo_yaml
+
+        text = openslo_yaml(approved)
+    else:
+        from slo_engine.exports.prometheus_rules import prometheus_rules_yaml
+
+        text = prometheus_rules_yaml(approved)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / EXPORT_FILES[fmt]
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"{out_dir}: cannot write the export ({error.strerror or error})", 2)
+    err.print(f"wrote {len(approved)} approved SLOs to {target}", highlight=False)
+    out.print(str(target), highlight=False)
+
+
 def main() -> None:
     app()
 

@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slo_engine.config import EngineConfig
-from slo_engine.ports import GraphStore, MetricStore, Reasoner, RunbookIndex, StateStore
+from slo_engine.ports import (
+    ApprovalStore,
+    EventPublisher,
+    GraphStore,
+    MetricStore,
+    Reasoner,
+    RunbookIndex,
+    StateStore,
+)
 
 
 @dataclass
@@ -21,6 +29,15 @@ class Engine:
     state: StateStore
     reasoner: Reasoner
     config: EngineConfig = field(default_factory=EngineConfig)
+    approvals: ApprovalStore | None = None
+    events: EventPublisher | None = None
+
+    @classmethod
+    def from_env(cls, data_dir: Path | None = None) -> Engine:
+        """AWS adapters where their ``SLO_ENGINE_*`` variables are set, embedded defaults otherwise."""
+        from slo_engine.entrypoints.wiring import engine_from_env
+
+        return engine_from_env(data_dir)
 
     @classmethod
     def embedded(
@@ -31,6 +48,8 @@ class Engine:
         resolution_seconds: int = 60,
         in_memory: bool = False,
     ) -> Engine:
+        from slo_engine.approval.store import SqliteApprovalStore
+        from slo_engine.embedded.event_log import JsonlEventLog
         from slo_engine.embedded.graph_store import SqliteGraphStore
         from slo_engine.embedded.metric_store import SqliteMetricStore
         from slo_engine.embedded.reasoner import DeterministicReasoner
@@ -50,4 +69,6 @@ class Engine:
             state=SqliteStateStore(at("state.db")),
             reasoner=DeterministicReasoner(),
             config=config,
+            approvals=SqliteApprovalStore(at("approvals.db")),
+            events=JsonlEventLog(at("events.jsonl")),
         )

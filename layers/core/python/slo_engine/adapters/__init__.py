@@ -1,1 +1,1 @@
-"""Cloud and server adapters behind the ports: AWS (``adapters.aws``), Neo4j. Drivers are imported lazily."""
+"""Cloud adapters behind the ports (AWS, Bedrock, ...); each imports its driver lazily."""

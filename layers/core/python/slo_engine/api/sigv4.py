@@ -95,9 +95,7 @@ def sign(
     )
     date = amz_date[:8]
     scope = f"{date}/{region}/{service}/aws4_request"
-    string_to_sign = "\n".join(
-        [ALGORITHM, amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
-    )
+    string_to_sign = "\n".join([ALGORITHM, amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()])
     signature = hmac.new(
         signing_key(secret_access_key, date, region, service), string_to_sign.encode(), hashlib.sha256
     ).hexdigest()
@@ -131,3 +129,43 @@ def parse_authorization(value: str) -> ParsedAuthorization | None:
 
 def signatures_match(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def signed_request_headers(
+    method: str,
+    url: str,
+    body: bytes,
+    *,
+    access_key_id: str,
+    secret_access_key: str,
+    region: str,
+    service: str = "execute-api",
+    headers: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    session_token: str | None = None,
+) -> dict[str, str]:
+    """Headers to send with a request to ``url``: the given ones plus host, x-amz-date, a random nonce (so two
+    identical requests in one second are not taken for a replay) and Authorization."""
+    import secrets
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    date = amz_date(now)
+    out = {k.lower(): v for k, v in (headers or {}).items()}
+    out.update({"host": parts.netloc, "x-amz-date": date, "x-slo-engine-nonce": secrets.token_hex(8)})
+    if session_token:
+        out["x-amz-security-token"] = session_token
+    signed = sign(
+        method=method,
+        path=parts.path or "/",
+        query=parts.query,
+        headers=out,
+        payload_hash=hashlib.sha256(body).hexdigest(),
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+        region=region,
+        service=service,
+        amz_date=date,
+    )
+    out["authorization"] = signed.authorization
+    return out

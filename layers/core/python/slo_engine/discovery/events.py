@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ChangeKind = Literal["registered", "changed", "deregistered"]
 EVENT_SOURCE = "slo-engine.discovery"
 DETAIL_TYPE = "ServiceChange"
+REGISTRY_OWN_PREFIX = "AWS_"
+"""Attributes Cloud Map sets per instance (AWS_INSTANCE_IPV4, AWS_INSTANCE_PORT ...): not service metadata."""
 
 
 class RegistryInstance(BaseModel):
@@ -45,27 +47,28 @@ class RegistryEntry(BaseModel):
         return tuple(sorted(instances, key=lambda instance: instance.instance_id))
 
     def fingerprint(self) -> str:
-        """A stable digest of everything a change is judged on (attributes and instances, in a fixed order)."""
+        """A stable digest of what a change is judged on: name, namespace and merged attributes.
+
+        Instance ids and the registry's own per-instance ``AWS_*`` attributes (addresses, ports) are left out:
+        tasks coming and going is not a change of the service's structure.
+        """
         canonical = json.dumps(
-            {
-                "name": self.name,
-                "namespace": self.namespace,
-                "attributes": self.attributes,
-                "instances": [[i.instance_id, i.attributes] for i in self.instances],
-            },
+            {"name": self.name, "namespace": self.namespace, "attributes": self.merged_attributes()},
             sort_keys=True,
             separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def merged_attributes(self) -> dict[str, str]:
-        """Service attributes overlaid by instance attributes that every instance agrees on."""
+        """Service attributes overlaid by the instance attributes whose instances agree on one value
+        (``AWS_*`` registry attributes excluded)."""
         merged = dict(self.attributes)
-        if self.instances:
-            common = dict(self.instances[0].attributes)
-            for instance in self.instances[1:]:
-                common = {k: v for k, v in common.items() if instance.attributes.get(k) == v}
-            merged.update(common)
+        values: dict[str, set[str]] = {}
+        for instance in self.instances:
+            for key, value in instance.attributes.items():
+                if not key.startswith(REGISTRY_OWN_PREFIX):
+                    values.setdefault(key, set()).add(value)
+        merged.update({key: next(iter(found)) for key, found in sorted(values.items()) if len(found) == 1})
         return merged
 
 
@@ -83,6 +86,9 @@ class RegistryReading(BaseModel):
 
     entries: list[RegistryEntry] = Field(default_factory=list)
     problems: list[RegistryProblem] = Field(default_factory=list)
+    unreadable: list[str] = Field(
+        default_factory=list, description="service ids seen but not readable: kept as they were, never deregistered"
+    )
 
 
 class ServiceChange(BaseModel):

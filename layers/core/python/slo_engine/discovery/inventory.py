@@ -76,7 +76,9 @@ def poll_registry(
     """Diff a registry reading against the stored inventory, publish the changes, then store the new inventory."""
     entries, duplicates = unique_entries(reading.entries)
     previous = inventory.load()
-    changes = diff_inventory(previous, entries, clock())
+    readable = {entry.service_id for entry in entries}
+    kept = [previous[sid] for sid in reading.unreadable if sid in previous and sid not in readable]
+    changes = diff_inventory(previous, [*entries, *kept], clock())
     published = publisher.publish(changes) if changes else 0
     removed = [change.service_id for change in changes if change.kind == "deregistered"]
     updated = [entry for entry in entries if entry.service_id not in previous or _differs(previous, entry)]
@@ -87,7 +89,7 @@ def poll_registry(
         registered=counts["registered"],
         changed=counts["changed"],
         deregistered=len(removed),
-        unchanged=len(entries) - counts["registered"] - counts["changed"],
+        unchanged=len(entries) + len(kept) - counts["registered"] - counts["changed"],
         published=published,
         changes=changes,
         problems=[*reading.problems, *duplicates],

@@ -47,19 +47,27 @@ class MetricStoreError(ValueError):
 
 
 def _encode(block: np.ndarray, level: int) -> bytes:
+    """One byte for the integer width (upper case: zlib-compressed, lower case: raw), then the counts."""
     peak = int(block.max(initial=0))
     code = "H" if peak < 2**16 else "I" if peak < 2**32 else "q"
     raw = np.ascontiguousarray(block, dtype=_DTYPES[code]).tobytes()
+    if level <= 0:
+        return code.lower().encode() + raw
     return code.encode() + zlib.compress(raw, level)
 
 
 def _decode(blob: bytes, shape: tuple[int, int]) -> np.ndarray:
-    dtype = _DTYPES[chr(blob[0])]
-    return np.frombuffer(zlib.decompress(blob[1:]), dtype=dtype).reshape(shape).astype(np.int64)
+    code = chr(blob[0])
+    payload = blob[1:] if code.islower() else zlib.decompress(blob[1:])
+    return np.frombuffer(payload, dtype=_DTYPES[code.upper()]).reshape(shape).astype(np.int64)
 
 
 class SqliteMetricStore:
-    """Implements ``ports.MetricStore`` over one SQLite file (or memory)."""
+    """Implements ``ports.MetricStore`` over one SQLite file (or memory).
+
+    ``compress_level`` 0 (the default) stores counts raw, about 27 bytes per one-minute row, and reads fastest;
+    1-9 zlib-compresses each day block (about half the size, about 30% slower to read). Both read back alike.
+    """
 
     def __init__(
         self,
@@ -67,7 +75,7 @@ class SqliteMetricStore:
         *,
         resolution_seconds: int = 60,
         bounds: tuple[float, ...] = DEFAULT_LATENCY_BOUNDS_MS,
-        compress_level: int = 1,
+        compress_level: int = 0,
     ) -> None:
         if resolution_seconds % _SLOT or DAY % resolution_seconds:
             raise MetricStoreError(

@@ -14,7 +14,6 @@ import numpy as np
 from slo_engine.models import SLIKind, TargetOption
 from slo_engine.slo.confidence import wilson_lower_bound
 from slo_engine.slo.series import CountSeries
-from slo_engine.slo.sli import latency_good_counts
 from slo_engine.slo.targets import choose_target_options
 from slo_engine.slo.windows import rolling_attainment, window_steps
 
@@ -168,8 +167,10 @@ def latency_candidates(
     history = history_days if history_days is not None else series.active_span_seconds() / DAY
     eval_days = evaluation_window_days(history, window_days)
     found = []
-    for bound in series.bounds:
-        good_steps = latency_good_counts(series.latency_counts, series.bounds, bound)
+    # Requests at or under each bound, per step: one cumulative sum serves every threshold.
+    at_or_under = np.cumsum(series.latency_counts[:, :-1], axis=1)
+    for i, bound in enumerate(series.bounds):
+        good_steps = np.ascontiguousarray(at_or_under[:, i])
         good = int(good_steps.sum())
         rolling, method = window_attainments(good_steps, hist_total_steps, series.step, history, window_days)
         options = choose_target_options(rolling, good, total, confidence_level=confidence_level)

@@ -350,11 +350,23 @@ def finalize(engine: Engine, doc: Doc) -> Doc:
     """Finalize: approved SLOs are remembered in the Context Manager for the next plan."""
     decision = doc.get("decision") or {}
     finalized = []
+    approved_recs = []
     for rec_id in decision.get("approved", []):
         rec = engine.state.get_recommendation(rec_id)
         if rec is not None and rec.status is RecommendationStatus.APPROVED:
             finalized.append(rec_id)
-    return {"status": "finalized", "approved": finalized, "pending": decision.get("held", [])}
+            approved_recs.append(rec)
+    published = 0
+    if engine.events is not None:
+        from slo_engine.exports.events import publish_approved
+
+        published = publish_approved(engine.events, approved_recs)
+    return {
+        "status": "finalized",
+        "approved": finalized,
+        "pending": decision.get("held", []),
+        "events_published": published,
+    }
 
 
 def reject(engine: Engine, doc: Doc) -> Doc:

@@ -1,1 +1,1 @@
-"""AWS adapters (boto3 clients built lazily)."""
+"""AWS adapters behind the ports (DynamoDB, EventBridge, Cloud Map, Secrets Manager, ...); each imports boto3 lazily."""
