@@ -1,5 +1,5 @@
-"""DiscoveryStack: the scheduled Cloud Map poller, the service-change event bus, and the Neo4j credentials secret
-that the graph adapters (issue 4) and the Relationship Discovery agent read.
+"""DiscoveryStack: the scheduled Cloud Map poller, the service-change event bus, the structural-mapping Lambda it
+triggers, and the Neo4j credentials secret that the mapping and the Relationship Discovery agent read.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ class DiscoveryStack(cdk.Stack):
         env: cdk.Environment | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description="SLO engine discovery: registry poller, events", env=env)
-        layers = EngineLayers(self, "Layers", config=config)
-        self.discovery = ServiceDiscovery(self, "ServiceDiscovery", config=config, layers=layers, tables=tables)
         self.neo4j_credentials = secretsmanager.Secret(
             self,
             "Neo4jCredentials",
@@ -48,4 +46,13 @@ class DiscoveryStack(cdk.Stack):
             self.neo4j_credentials,
             "the password lives in the Neo4j database (self-hosted or Aura), outside AWS; rotating it needs Neo4j "
             "admin access, so it is rotated with the database's own procedure and written back here.",
+        )
+        layers = EngineLayers(self, "Layers", config=config)
+        self.discovery = ServiceDiscovery(
+            self,
+            "ServiceDiscovery",
+            config=config,
+            layers=layers,
+            tables=tables,
+            neo4j_credentials=self.neo4j_credentials,
         )

@@ -505,6 +505,35 @@ def export(
     out.print(str(target), highlight=False)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on (loopback by default)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port (0 picks a free one)")] = 8080,
+    data_dir: Annotated[Path, typer.Option(help="the embedded stores to serve")] = DEFAULT_DATA_DIR,
+) -> None:
+    """Serve the API, the pending-recommendations page and its plots on this machine (docs/api.md)."""
+    from slo_engine.server.app import CREDENTIALS_FILE, LocalApiServer, ServeSettings
+
+    try:
+        server = LocalApiServer(ServeSettings(host=host, port=port, data_dir=data_dir))
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port}: {error}")
+        return
+    credentials = server.api.credentials
+    err.print(f"SLO engine serving {data_dir} at [bold]{server.url}/[/]  (Ctrl-C stops)", highlight=False)
+    err.print(f"  sign in at {server.url}/login with any name and the access token {credentials.login_token}")
+    for key in credentials.integrations:
+        err.print(f"  SigV4 key for {key.team}: {key.access_key_id} (secret in {data_dir / CREDENTIALS_FILE})")
+    if not server.api.service.pending() and not server.api.engine.metrics.services():
+        err.print("  no data yet: try `slo-engine demo --approve manual --out out` and `--data-dir out/data`")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
 def main() -> None:
     app()
 

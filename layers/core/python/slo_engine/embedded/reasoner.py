@@ -100,7 +100,7 @@ class DeterministicReasoner:
         memory: dict[str, list[dict[str, str]]] = context.get("memory", {})
         parts: list[str] = []
         topics = {
-            "dependency": {"depend", "dependency", "dependencies", "ceiling", "capped", "upstream", "downstream"},
+            "dependency": {"depend", "depends", "dependency", "dependencies", "ceiling", "capped", "upstream"},
             "runbook": {"runbook", "runbooks", "incident", "incidents", "failure", "outage", "mitigate", "fix"},
             "feedback": {"feedback", "team", "complained", "strict", "loose"},
             "status": {"approved", "approve", "rejected", "status", "decided", "who", "pending"},
