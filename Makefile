@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.dev-stamp
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test test-fast synth lint format bench schemas layer clean help
+.PHONY: chromium demo test test-fast synth lint format bench schemas layer clean help
 
 help:
 	@echo "make demo   - run the whole engine locally on the sample fleet (embedded defaults)"
@@ -34,8 +34,12 @@ $(DEV_STAMP): pyproject.toml requirements.txt requirements-dev.txt | $(PY)
 demo: $(RUNTIME_STAMP)
 	$(VENV)/bin/slo-engine demo
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) chromium
 	$(PY) -m pytest -q -n 2 --dist loadgroup
+
+# Headless Chromium for the browser tests (tests/e2e), from Debian; only when it is missing.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test-fast: $(DEV_STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow"

@@ -6,6 +6,7 @@ default so an empty context still synthesizes.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -79,6 +80,10 @@ class DiscoverySettings(_Section):
     def _subnets_with_security_groups(self) -> DiscoverySettings:
         if bool(self.neo4j_subnet_ids) != bool(self.neo4j_security_group_ids):
             raise ValueError("neo4j_subnet_ids and neo4j_security_group_ids must be given together")
+        for prefix, ids in (("subnet", self.neo4j_subnet_ids), ("sg", self.neo4j_security_group_ids)):
+            malformed = [i for i in ids if not re.fullmatch(rf"{prefix}-(?:[0-9a-f]{{8}}|[0-9a-f]{{17}})", i)]
+            if malformed:
+                raise ValueError(f"not {prefix}- ids: {', '.join(malformed)}")
         return self
 
 

@@ -39,7 +39,13 @@ class JobSettings:
 
 
 def _ms_literal(milliseconds: float) -> str:
-    return f"INTERVAL '{milliseconds / 1000:.3f}' SECOND"
+    """A DAY TO SECOND interval literal of whole milliseconds (SECOND alone only takes two digits)."""
+    total = round(milliseconds)
+    days, rest = divmod(total, 86_400_000)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}' DAY TO SECOND(3)"
 
 
 def _sql_string(text: str) -> str:
@@ -50,62 +56,75 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def parsed_columns_sql() -> str:
-    """Computed columns over ``line``: the RawEvent fields, NULL where absent or of the wrong type."""
-    ts = (
-        "IF(REGEXP({t}, {p}), "
-        "UNIX_TIMESTAMP(REGEXP_EXTRACT({t}, {p}, 1) || ' ' || REGEXP_EXTRACT({t}, {p}, 2), 'yyyy-MM-dd HH:mm:ss') "
-        "* 1000 + CAST(RPAD(COALESCE(SUBSTRING(REGEXP_EXTRACT({t}, {p}, 4) FROM 1 FOR 3), ''), 3, '0') AS BIGINT) "
-        "- CASE WHEN UPPER(REGEXP_EXTRACT({t}, {p}, 5)) = 'Z' THEN 0 ELSE "
-        "(CASE WHEN SUBSTRING(REGEXP_EXTRACT({t}, {p}, 5) FROM 1 FOR 1) = '-' THEN -1 ELSE 1 END) * "
-        "(CAST(SUBSTRING(REGEXP_EXTRACT({t}, {p}, 5) FROM 2 FOR 2) AS BIGINT) * 3600000 + "
-        "CAST(SUBSTRING(REGEXP_EXTRACT({t}, {p}, 5) FROM 5 FOR 2) AS BIGINT) * 60000) END, "
+def field_expressions() -> dict[str, str]:
+    """SQL expressions over ``line`` for the RawEvent fields (NULL where absent or of the wrong type).
+
+    Computed columns cannot refer to each other in Flink DDL, so expressions are inlined where they are needed.
+    """
+    t = "JSON_VALUE(line, '$.timestamp')"
+    p = _sql_string(_TIMESTAMP_PATTERN)
+    zone = f"REGEXP_EXTRACT({t}, {p}, 5)"
+    ts_ms = (
+        f"IF(REGEXP({t}, {p}), "
+        f"UNIX_TIMESTAMP(REGEXP_EXTRACT({t}, {p}, 1) || ' ' || REGEXP_EXTRACT({t}, {p}, 2), 'yyyy-MM-dd HH:mm:ss') "
+        f"* 1000 + CAST(RPAD(COALESCE(SUBSTRING(REGEXP_EXTRACT({t}, {p}, 4) FROM 1 FOR 3), ''), 3, '0') AS BIGINT) "
+        f"- CASE WHEN UPPER({zone}) = 'Z' THEN 0 ELSE "
+        f"(CASE WHEN SUBSTRING({zone} FROM 1 FOR 1) = '-' THEN -1 ELSE 1 END) * "
+        f"(CAST(SUBSTRING({zone} FROM 2 FOR 2) AS BIGINT) * 3600000 + "
+        f"CAST(SUBSTRING({zone} FROM 5 FOR 2) AS BIGINT) * 60000) END, "
         "CAST(NULL AS BIGINT))"
-    ).format(t="JSON_VALUE(line, '$.timestamp')", p=_sql_string(_TIMESTAMP_PATTERN))
-    return f"""
-    is_object AS (line IS JSON OBJECT),
-    service AS JSON_VALUE(line, '$.service'),
-    peer_raw AS JSON_VALUE(line, '$.peer'),
-    duration_ms AS JSON_VALUE(line, '$.duration_ms' RETURNING DOUBLE),
-    has_error AS JSON_EXISTS(line, '$.error'),
-    error_flag AS JSON_VALUE(line, '$.error' RETURNING BOOLEAN),
-    ts_ms AS {ts}"""
+    )
+    return {
+        "service": "JSON_VALUE(line, '$.service')",
+        "peer": "NULLIF(JSON_VALUE(line, '$.peer'), '')",
+        "duration_ms": "TRY_CAST(JSON_VALUE(line, '$.duration_ms') AS DOUBLE)",
+        "has_error": "JSON_EXISTS(line, '$.error')",
+        # pydantic's lax booleans: true/false and the strings it accepts for them.
+        "error_flag": (
+            "CASE WHEN LOWER(JSON_VALUE(line, '$.error')) IN ('true', '1', 'on', 't', 'y', 'yes') THEN TRUE "
+            "WHEN LOWER(JSON_VALUE(line, '$.error')) IN ('false', '0', 'off', 'f', 'n', 'no') THEN FALSE "
+            "ELSE CAST(NULL AS BOOLEAN) END"
+        ),
+        "ts_ms": ts_ms,
+    }
 
 
-def validity_sql() -> str:
-    """Why a record is malformed (NULL: it is well formed), in the aggregator's words."""
-    return """CASE
+def validity_sql(f: dict[str, str]) -> str:
+    """Why a record is malformed (NULL: it is well formed), in the aggregator's words; ``f``: field expressions."""
+    return f"""CASE
         WHEN line IS NULL OR NOT (line IS JSON) THEN 'invalid JSON'
         WHEN NOT (line IS JSON OBJECT) THEN 'not a JSON object'
-        WHEN service IS NULL OR CHAR_LENGTH(service) < 1 OR CHAR_LENGTH(service) > 256 THEN 'invalid service'
-        WHEN ts_ms IS NULL THEN 'invalid timestamp'
-        WHEN duration_ms IS NULL OR duration_ms < 0 OR duration_ms <> duration_ms
-             OR duration_ms > 1.7976931348623157E308 THEN 'invalid duration_ms'
-        WHEN has_error AND error_flag IS NULL THEN 'invalid error'
+        WHEN {f["service"]} IS NULL OR CHAR_LENGTH({f["service"]}) < 1 OR CHAR_LENGTH({f["service"]}) > 256
+            THEN 'invalid service'
+        WHEN {f["ts_ms"]} IS NULL THEN 'invalid timestamp'
+        WHEN {f["duration_ms"]} IS NULL OR NOT ({f["duration_ms"]} >= CAST(0 AS DOUBLE))
+             OR {f["duration_ms"]} > CAST('1.7976931348623157E308' AS DOUBLE) THEN 'invalid duration_ms'
+        WHEN {f["has_error"]} AND {f["error_flag"]} IS NULL THEN 'invalid error'
         ELSE CAST(NULL AS STRING) END"""
 
 
+def _clock_sql(settings: JobSettings) -> str:
+    if settings.clock_epoch_ms is None:
+        return "CURRENT_TIMESTAMP"
+    return f"TO_TIMESTAMP_LTZ({int(settings.clock_epoch_ms)}, 3)"
+
+
 def source_ddl(table: str, connector_options: dict[str, str], settings: JobSettings) -> str:
-    """The event table: one JSON line per row, parsed columns, and the event-time watermark.
+    """The event table: one JSON line per row, its event time, and the watermark.
 
     The watermark is ``ts - lateness - 1 ms``: Flink closes a window when ``watermark >= end - 1``, the aggregator
     when ``max_ts - lateness >= end``; malformed rows and rows from the future (by the clock) do not move it.
     """
-    clock = (
-        "CURRENT_TIMESTAMP"
-        if settings.clock_epoch_ms is None
-        else f"TO_TIMESTAMP_LTZ({int(settings.clock_epoch_ms)}, 3)"
-    )
+    f = field_expressions()
     options = ",\n        ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in connector_options.items())
+    future = f"TO_TIMESTAMP_LTZ({f['ts_ms']}, 3) > {_clock_sql(settings)} + {_ms_literal(settings.max_future_seconds * 1000)}"
+    lateness = _ms_literal(settings.allowed_lateness_seconds * 1000 + 1)
     return f"""
     CREATE TEMPORARY TABLE {table} (
         line STRING,
-        {parsed_columns_sql()},
-        malformed AS {validity_sql()},
-        ts AS TO_TIMESTAMP_LTZ(COALESCE(ts_ms, 0), 3),
-        clock_future AS (ts_ms IS NOT NULL AND TO_TIMESTAMP_LTZ(ts_ms, 3) > {clock} + {_ms_literal(settings.max_future_seconds * 1000)}),
-        WATERMARK FOR ts AS CASE WHEN {validity_sql()} IS NULL AND NOT (ts_ms IS NOT NULL AND TO_TIMESTAMP_LTZ(ts_ms, 3) > {clock} + {_ms_literal(settings.max_future_seconds * 1000)})
-            THEN ts - {_ms_literal(settings.allowed_lateness_seconds * 1000 + 1)} ELSE CAST(NULL AS TIMESTAMP_LTZ(3)) END
+        ts AS TO_TIMESTAMP_LTZ(COALESCE({f["ts_ms"]}, 0), 3),
+        WATERMARK FOR ts AS CASE WHEN ({validity_sql(f)}) IS NULL AND NOT ({future})
+            THEN ts - {lateness} ELSE CAST(NULL AS TIMESTAMP_LTZ(3)) END
     ) WITH (
         {options}
     )"""
@@ -113,22 +132,24 @@ def source_ddl(table: str, connector_options: dict[str, str], settings: JobSetti
 
 def classified_view_sql(source: str, settings: JobSettings) -> str:
     """Each row with its verdict: ``accepted``, ``late``, ``future`` or the malformed reason."""
+    f = field_expressions()
     window_ms = settings.window_seconds * 1000
-    window_end = f"TO_TIMESTAMP_LTZ((FLOOR(ts_ms / {window_ms}.0) + 1) * {window_ms}, 3)"
-    future_ms = settings.max_future_seconds * 1000 + 1
+    window_end = f"TO_TIMESTAMP_LTZ((FLOOR(ts_ms / {window_ms}) + 1) * {window_ms}, 3)"
+    future_ms = settings.max_future_seconds * 1000
+    columns = ", ".join(f"{expression} AS {name}" for name, expression in f.items())
     return f"""
     CREATE TEMPORARY VIEW classified AS
-    SELECT line, ts, service, NULLIF(peer_raw, '') AS peer, duration_ms, COALESCE(error_flag, FALSE) AS failed,
+    SELECT line, ts, service, peer, duration_ms, COALESCE(error_flag, FALSE) AS failed,
         CASE
             WHEN malformed IS NOT NULL THEN malformed
-            WHEN clock_future THEN 'future'
-            WHEN CURRENT_WATERMARK(ts) IS NOT NULL AND ts > CURRENT_WATERMARK(ts) + {_ms_literal(future_ms)}
+            WHEN TO_TIMESTAMP_LTZ(ts_ms, 3) > {_clock_sql(settings)} + {_ms_literal(future_ms)} THEN 'future'
+            WHEN CURRENT_WATERMARK(ts) IS NOT NULL AND ts > CURRENT_WATERMARK(ts) + {_ms_literal(future_ms + 1)}
                 THEN 'future'
             WHEN CURRENT_WATERMARK(ts) IS NOT NULL AND {window_end} <= CURRENT_WATERMARK(ts) + INTERVAL '0.001' SECOND
                 THEN 'late'
             ELSE 'accepted'
         END AS verdict
-    FROM {source}"""
+    FROM (SELECT line, ts, {columns}, {validity_sql(f)} AS malformed FROM {source})"""
 
 
 def _bucket_sums(bounds: Sequence[float]) -> list[str]:
@@ -188,7 +209,7 @@ def snapshot_query_sql(settings: JobSettings) -> str:
         FROM classified WHERE verdict = 'accepted' AND peer IS NOT NULL
     ),
     cells AS (
-        SELECT window_start, window_end, window_time, subject, role, other,
+        SELECT window_time AS cell_time, subject, role, other,
             COUNT(*) AS n, SUM(CASE WHEN failed THEN 1 ELSE 0 END) AS e, {bucket_cols}
         FROM TABLE(TUMBLE(TABLE contributions, DESCRIPTOR(ts), {interval}))
         GROUP BY window_start, window_end, window_time, subject, role, other
@@ -200,7 +221,7 @@ def snapshot_query_sql(settings: JobSettings) -> str:
             {", ".join(f"SUM({b}) AS {b}" for b in buckets)},
             {edges.format(role="up")} AS upstream,
             {edges.format(role="down")} AS downstream
-        FROM TABLE(TUMBLE(TABLE cells, DESCRIPTOR(window_time), {interval}))
+        FROM TABLE(TUMBLE(TABLE cells, DESCRIPTOR(cell_time), {interval}))
         GROUP BY window_start, window_end, subject
     )
     SELECT '{{"service":' || JSON_STRING(subject)

@@ -43,3 +43,82 @@ def test_neo4j_password_is_generated_into_the_credentials_secret(assembly: Cloud
         "AWS::SecretsManager::Secret",
         {"GenerateSecretString": Match.object_like({"GenerateStringKey": "password"})},
     )
+
+
+def test_every_service_change_on_the_bus_runs_the_structural_mapping(assembly: CloudAssembly) -> None:
+    template = assembly.templates[assembly.stack_name("Discovery")]
+    mapping_id, _ = functions_by_folder(template)["structural_mapping"]
+    assembly.template("Discovery").has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventBusName": Match.any_value(),
+            "EventPattern": {"source": ["slo-engine.discovery"], "detail-type": ["ServiceChange"]},
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Fn::GetAtt": [mapping_id, "Arn"]},
+                        "DeadLetterConfig": Match.object_like({"Arn": Match.any_value()}),
+                        "RetryPolicy": Match.object_like(
+                            {"MaximumRetryAttempts": assembly.config.discovery.mapping_retry_attempts}
+                        ),
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_the_mapping_reads_only_the_neo4j_secret_and_observed_edges(assembly: CloudAssembly) -> None:
+    template = assembly.templates[assembly.stack_name("Discovery")]
+    _, mapping = functions_by_folder(template)["structural_mapping"]
+    actions = allowed_actions(role_statements(template, function_role_id(mapping)))
+    assert "secretsmanager:GetSecretValue" in actions
+    assert not {a for a in actions if a.startswith(("servicediscovery:", "events:"))}
+    assert not {
+        a
+        for a in actions
+        if a.startswith("dynamodb:")
+        and not a.startswith(
+            ("dynamodb:Get", "dynamodb:Query", "dynamodb:BatchGet", "dynamodb:Describe", "dynamodb:ConditionCheck")
+        )
+    }
+    variables = mapping["Properties"]["Environment"]["Variables"]
+    assert "SLO_ENGINE_NEO4J_SECRET_ARN" in variables
+
+
+def test_the_mapping_runs_outside_a_vpc_unless_subnets_are_configured(assembly: CloudAssembly) -> None:
+    template = assembly.templates[assembly.stack_name("Discovery")]
+    _, mapping = functions_by_folder(template)["structural_mapping"]
+    assert "VpcConfig" not in mapping["Properties"]
+
+
+def test_configured_subnets_put_the_mapping_in_the_vpc_that_reaches_neo4j(tmp_path_factory) -> None:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from cdk.application import build_app, cdk_json_context
+
+    context = cdk_json_context()
+    settings = context["slo-engine"]
+    network = {"neo4j_subnet_ids": ["subnet-0123456789abcdef0"], "neo4j_security_group_ids": ["sg-0123456789abcdef0"]}
+    context["slo-engine"] = {**settings, "discovery": {**settings.get("discovery", {}), **network}}
+    app = build_app(outdir=str(tmp_path_factory.mktemp("cdk-vpc")), context=context)
+    stack = next(s for s in app.node.children if isinstance(s, cdk.Stack) and s.node.id.endswith("-Discovery"))
+    template = Template.from_stack(stack).to_json()  # synthesizes with cdk-nag and cfn-lint: an open finding raises
+    _, mapping = functions_by_folder(template)["structural_mapping"]
+    assert mapping["Properties"]["VpcConfig"] == {
+        "SubnetIds": network["neo4j_subnet_ids"],
+        "SecurityGroupIds": network["neo4j_security_group_ids"],
+    }
+    actions = allowed_actions(role_statements(template, function_role_id(mapping)))
+    assert "ec2:CreateNetworkInterface" in actions
+
+
+def test_subnets_without_security_groups_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from cdk.config import DiscoverySettings
+
+    with pytest.raises(ValidationError, match="together"):
+        DiscoverySettings(neo4j_subnet_ids=("subnet-0123456789abcdef0",))

@@ -16,7 +16,15 @@ from cdk.constructs.python_function import CORE_LAYER_DESCRIPTION, DEPENDENCIES_
 pytestmark = INFRASTRUCTURE
 
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
-ADAPTER_FOLDERS = {"snapshot_sink", "discovery_poller", "webhook", "runbook_indexer", "approval_callback", "api"}
+ADAPTER_FOLDERS = {
+    "snapshot_sink",
+    "discovery_poller",
+    "structural_mapping",
+    "webhook",
+    "runbook_indexer",
+    "approval_callback",
+    "api",
+}
 
 
 def _functions(assembly: CloudAssembly) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -40,8 +48,8 @@ def _constant(module: ast.Module, name: str) -> Any:
     return None
 
 
-def test_the_app_deploys_all_eighteen_functions(assembly: CloudAssembly) -> None:
-    assert len(_functions(assembly)) == 18
+def test_the_app_deploys_all_nineteen_functions(assembly: CloudAssembly) -> None:
+    assert len(_functions(assembly)) == 19
 
 
 def test_every_function_is_arm64_with_active_tracing_on_the_configured_runtime(assembly: CloudAssembly) -> None:

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
 from slo_engine.knowledge.webhooks import sign_body
 
@@ -70,7 +71,7 @@ def github(tmp_path: Path, corpus_root: Path) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -156,8 +157,11 @@ def run_indexer_once(queue_url: str) -> dict[str, Any]:
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     if not messages:
         return {"received": 0, "failed": []}
-    response = load_handler("runbook_indexer").lambda_handler(sqs_event(messages), FakeLambdaContext())
-    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    try:
+        response = load_handler("runbook_indexer").lambda_handler(sqs_event(messages), FakeLambdaContext())
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    except BatchProcessingError:  # every record failed: the invocation fails and the whole batch returns
+        failed = {message["MessageId"] for message in messages}
     for message in messages:
         if message["MessageId"] not in failed:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

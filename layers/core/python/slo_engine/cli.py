@@ -392,9 +392,17 @@ def graph_analyze(
         engine = Engine.embedded(
             in_memory=True, resolution_seconds=max(60, *(s.window_seconds for s in report.snapshots))
         )
-        engine.metrics.write_snapshots(report.snapshots)
+        stored = engine.metrics.write_snapshots(report.snapshots)
+        for problem in stored.rejected[:50]:
+            err.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        if stored.written == 0 and stored.duplicates == 0:
+            fail(f"{snapshots}: no snapshot could be stored")
         load_graph(engine, model)
         _, ceilings, _ = RelationshipDiscoveryAgent(engine.graph, engine.metrics).analyze_fleet()
+    if ceilings is None:  # nothing observed: no dependency caps, but every service still gets its entry (1.0)
+        from slo_engine.graph.ceiling import fleet_ceilings
+
+        ceilings = fleet_ceilings(model, {}, {}, {})
     result = analyze_graph(model, ceilings)
     sys.stdout.write(result.model_dump_json(indent=2) + "\n")
 

@@ -135,9 +135,7 @@ class Reasoner(Protocol):
         """Answer a question about a service from the context given (memory, findings, recommendations) only."""
         ...
 
-    def extract_dependencies(
-        self, service: str, text: str, known_services: Sequence[str]
-    ) -> list[ExtractedDependency]:
+    def extract_dependencies(self, service: str, text: str, known_services: Sequence[str]) -> list[ExtractedDependency]:
         """Dependencies of ``service`` named in its docs or config text; callers still validate the names."""
         ...
 

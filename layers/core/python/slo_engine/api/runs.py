@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from slo_engine.api.errors import Throttled
 from slo_engine.api.models import StartRecommendationRequest
 from slo_engine.engine import Engine
 from slo_engine.models.slo import utcnow
@@ -54,6 +55,8 @@ class LocalWorkflowRuns:
     """Runs the state machine definition with the local orchestrator, one run at a time, in a background thread;
     the human-approval step leaves every recommendation pending for a person to decide."""
 
+    max_unfinished_runs = 4
+
     def __init__(self, engine: Engine, path: str | Path | None = None) -> None:
         if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +69,9 @@ class LocalWorkflowRuns:
         self._fail_interrupted_runs()
 
     def start(self, request: StartRecommendationRequest, requested_by: str) -> RunRecord:
+        unfinished = sum(1 for future in self._futures.values() if not future.done())
+        if unfinished >= self.max_unfinished_runs:
+            raise Throttled(f"{unfinished} runs are already waiting or running here; retry when one has finished", 5)
         record = RunRecord(
             id=new_run_id(), status="running", requested_by=requested_by, request=request.model_dump(mode="json")
         )
@@ -94,7 +100,12 @@ class LocalWorkflowRuns:
         return self.get(run_id)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        """Stop: the run in progress finishes; runs still queued are recorded as failed, never left 'running'."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for run_id, future in self._futures.items():
+            record = self.get(run_id) if future.cancelled() else None
+            if record is not None and record.status == "running":
+                self._save(record.model_copy(update={"status": "failed", "error": "the server stopped before the run"}))
         with self._lock:
             self._db.close()
 

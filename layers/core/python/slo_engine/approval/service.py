@@ -79,7 +79,9 @@ class ApprovalService:
         return {"approval_id": approval.approval_id, "notified": sent, "failed_channels": failed, "expires": expires}
 
     def links(self, approval_id: str, expires: int) -> dict[str, str]:
-        return {a: self.signer.sign(approval_id, a, expires).url(self.base_url) for a in ("review", "approve", "reject")}
+        return {
+            a: self.signer.sign(approval_id, a, expires).url(self.base_url) for a in ("review", "approve", "reject")
+        }
 
     def message_for(self, approval: PendingApproval) -> ApprovalMessage:
         return build_approval_message(approval, self.links(approval.approval_id, int(approval.expires_at.timestamp())))
@@ -104,8 +106,8 @@ class ApprovalService:
         """GET of a review / approve / reject link: the decision form (a GET never decides)."""
         checked = self._verified(approval_id, query)
         if not isinstance(checked[0], PendingApproval):
-            return checked  # type: ignore[return-value]
-        approval, link = checked  # type: ignore[misc]
+            return checked
+        approval, link = checked
         return 200, approval_form(approval, link)
 
     def submit_decision(self, approval_id: str, form: Mapping[str, str], client: str | None = None) -> Page:
@@ -113,14 +115,14 @@ class ApprovalService:
         signed = {"action": form.get("link_action", ""), "exp": form.get("exp", ""), "sig": form.get("sig", "")}
         checked = self._verified(approval_id, signed)
         if not isinstance(checked[0], PendingApproval):
-            return checked  # type: ignore[return-value]
-        approval, link = checked  # type: ignore[misc]
+            return checked
+        approval, link = checked
         action = form.get("action", "")
         if action not in ("approve", "reject") or (link.action != "review" and action != link.action):
             return 400, message_page("Invalid decision", "Choose approve or reject on the page the link opened.")
         try:
             decision = HumanDecision(
-                action=action,  # type: ignore[arg-type]
+                action=action,
                 by=form.get("by", "").strip(),
                 reason=form.get("reason", "").strip(),
                 channel="link",

@@ -48,7 +48,8 @@ class SqliteApprovalStore:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False)
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS approvals (approval_id TEXT PRIMARY KEY, status TEXT NOT NULL, doc TEXT NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS approvals "
+            "(approval_id TEXT PRIMARY KEY, status TEXT NOT NULL, doc TEXT NOT NULL)"
         )
 
     def save(self, approval: PendingApproval) -> None:

@@ -30,7 +30,10 @@ HARD_CUES = (
     "synchronous",
     "blocks on",
 )
-SOFT_CUES = ("asynchronous", "async", "optional", "fallback", "best effort", "best-effort", "publishes", "queue")
+SOFT_CUES = ("async", "optional", "fallback", "best effort", "best-effort", "publish", "queue", "event")
+"""Cues match at the start of a word: "async" also finds "asynchronously", "publish" finds "published"."""
+REVERSE_CUES = ("called by", "used by", "depended on by", "caller", "client", "consumer", "upstream")
+"""A sentence about who calls the service names its callers, not its dependencies: skipped."""
 MAX_EVIDENCE_CHARS = 200
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n\s*[-*]\s+")
 
@@ -47,9 +50,9 @@ def extract_dependencies_by_rules(service: str, text: str, known_services: Seque
     patterns = {name: _mention_pattern(name) for name in names.names}
     for sentence in _SENTENCES.split(text):
         lowered = sentence.lower()
-        hard_cue = any(re.search(rf"\b{re.escape(cue)}\b", lowered) for cue in HARD_CUES)
-        soft_cue = any(re.search(rf"\b{re.escape(cue)}\b", lowered) for cue in SOFT_CUES)
-        if not (hard_cue or soft_cue):
+        hard_cue = any(re.search(rf"\b{re.escape(cue)}", lowered) for cue in HARD_CUES)
+        soft_cue = any(re.search(rf"\b{re.escape(cue)}", lowered) for cue in SOFT_CUES)
+        if not (hard_cue or soft_cue) or any(re.search(rf"\b{cue}", lowered) for cue in REVERSE_CUES):
             continue
         for name, pattern in patterns.items():
             if pattern.search(sentence):
@@ -92,9 +95,7 @@ def validate_extracted(service: str, answer: object, known_services: Sequence[st
     names = ServiceNames(known_services)
     for index, item in enumerate(answer):
         try:
-            dependency = (
-                item if isinstance(item, ExtractedDependency) else ExtractedDependency.model_validate(item)
-            )
+            dependency = item if isinstance(item, ExtractedDependency) else ExtractedDependency.model_validate(item)
         except ValidationError as exc:
             reasons = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'item'}: {e['msg']}" for e in exc.errors())
             verdict.rejected.append(f"extractor item {index} for {service!r} is invalid: {reasons}")

@@ -44,6 +44,9 @@ class MappingResult(BaseModel):
     inactive_targets: list[str] = Field(
         default_factory=list, description="deregistered services this one still depends on"
     )
+    remapped: list[str] = Field(
+        default_factory=list, description="services mapped again because they declared this newly registered one"
+    )
 
 
 def _utc_now() -> datetime:
@@ -83,7 +86,23 @@ class StructuralMapper:
         )
         result.change = change.kind
         result.problems[:0] = problems
+        if change.kind == "registered":
+            result.remapped = self._remap_dependents_declaring(change.service)
         return result
+
+    def _remap_dependents_declaring(self, service: str) -> list[str]:
+        """Services whose registry attributes name ``service``, mapped again now that it exists: changes arrive one
+        by one and in any order, so a dependency declared before its target registered is not lost."""
+        names = ServiceNames([service])
+        remapped = []
+        for node in self._graph.services():
+            if node.name == service or not node.active or not node.attributes:
+                continue
+            declared = from_registry_attributes(node.attributes).dependencies
+            if any(_resolve(names, dependency) == service for dependency in declared):
+                self.map_service(node.name, attributes=node.attributes)
+                remapped.append(node.name)
+        return remapped
 
     def deregister(self, service: str) -> MappingResult:
         stored = {node.name: node for node in self._graph.services()}

@@ -31,9 +31,7 @@ def _engine() -> Any:
         try:
             import kuzu
         except ImportError:
-            raise ImportError(
-                "the embedded Cypher graph store needs `pip install ladybug` (or kuzu)"
-            ) from None
+            raise ImportError("the embedded Cypher graph store needs `pip install ladybug` (or kuzu)") from None
         return kuzu
 
 

@@ -1,6 +1,6 @@
 """The embedded event publisher: domain events (``SLOApproved`` ...) appended to a JSON Lines file or kept in memory.
 
-The AWS counterpart is ``adapters.aws.eventbridge.EventBridgePublisher``; both take the same detail documents.
+The AWS counterpart is ``adapters.aws.slo_events.EventBridgeSloEventPublisher``; both take the same detail documents.
 """
 
 from __future__ import annotations

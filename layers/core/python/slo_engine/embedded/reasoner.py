@@ -84,9 +84,7 @@ class DeterministicReasoner:
 
         return extract_resolution(heading, text)
 
-    def extract_dependencies(
-        self, service: str, text: str, known_services: Sequence[str]
-    ) -> list[ExtractedDependency]:
+    def extract_dependencies(self, service: str, text: str, known_services: Sequence[str]) -> list[ExtractedDependency]:
         from slo_engine.discovery.extraction import extract_dependencies_by_rules
 
         return extract_dependencies_by_rules(service, text, known_services)

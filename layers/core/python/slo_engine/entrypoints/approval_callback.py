@@ -46,5 +46,9 @@ def handle(request: Any, context: Any = None, service: ApprovalService | None = 
         import logging
 
         logging.getLogger(__name__).exception("approval callback failed")
-        return 503, message_page("Try again later", f"The approval could not be processed ({type(error).__name__})."), HTML
+        return (
+            503,
+            message_page("Try again later", f"The approval could not be processed ({type(error).__name__})."),
+            HTML,
+        )
     return status, body, HTML

@@ -123,6 +123,11 @@ def runbook_index_from_env() -> RunbookIndex:
         from slo_engine.adapters.opensearch import OpenSearchRunbookIndex
 
         return OpenSearchRunbookIndex.from_endpoint(endpoint, index_name=index_name, embedder=embedder_from_env())
+    bucket = os.environ.get("SLO_ENGINE_S3_VECTORS_BUCKET")
+    if bucket:
+        from slo_engine.adapters.aws.s3vectors import S3VectorsRunbookIndex
+
+        return S3VectorsRunbookIndex(bucket, index_name=index_name, embedder=embedder_from_env())
     from slo_engine.embedded.runbook_index import LocalRunbookIndex
 
     data_dir = Path(os.environ.get("SLO_ENGINE_DATA_DIR", ".slo-engine"))

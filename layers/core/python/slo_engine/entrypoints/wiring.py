@@ -49,9 +49,9 @@ def engine_from_env(data_dir: Path | None = None) -> Engine:
 
         engine.approvals = DynamoDbApprovalStore(approvals_table)
     if bus := _env("SLO_ENGINE_EVENT_BUS"):
-        from slo_engine.adapters.aws.eventbridge import EventBridgePublisher
+        from slo_engine.adapters.aws.slo_events import EventBridgeSloEventPublisher
 
-        engine.events = EventBridgePublisher(bus)
+        engine.events = EventBridgeSloEventPublisher(bus)
     if model_id := _env("SLO_ENGINE_REASONER_MODEL_ID"):
         from slo_engine.adapters.bedrock import BedrockReasoner
 

@@ -30,7 +30,7 @@ def publish_approved(events: EventPublisher, recs: Sequence[Recommendation]) -> 
     """One ``SLOApproved`` per approved recommendation; returns how many were published."""
     published = 0
     for rec in recs:
-        if rec.status is RecommendationStatus.APPROVED:
+        if rec.status == RecommendationStatus.APPROVED:
             events.publish(SLO_APPROVED, slo_approved_detail(rec))
             published += 1
     return published

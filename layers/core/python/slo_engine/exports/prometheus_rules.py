@@ -50,9 +50,13 @@ def _group(rec: Recommendation, names: MetricNames) -> dict[str, Any]:
     for minutes in windows:
         label = window_label(minutes)
         good, total = names.good_and_total(rec.service, rec.sli.value, rec.threshold_ms, label)
-        recording.append({"record": f"{RECORDING_PREFIX}{label}", "expr": f"1 - ({good} / {total})", "labels": dict(labels)})
+        recording.append(
+            {"record": f"{RECORDING_PREFIX}{label}", "expr": f"1 - ({good} / {total})", "labels": dict(labels)}
+        )
     recording.append({"record": "slo:objective:ratio", "expr": f"vector({rec.target!r})", "labels": dict(labels)})
-    recording.append({"record": "slo:error_budget:ratio", "expr": f"vector(1 - {rec.target!r})", "labels": dict(labels)})
+    recording.append(
+        {"record": "slo:error_budget:ratio", "expr": f"vector(1 - {rec.target!r})", "labels": dict(labels)}
+    )
     budget = 1.0 - rec.target
     alerts: list[dict[str, Any]] = []
     for severity in ("page", "ticket"):
@@ -61,9 +65,8 @@ def _group(rec: Recommendation, names: MetricNames) -> dict[str, Any]:
             threshold = f"({rule.factor:.6g} * {budget:.6g})"
             long_w, short_w = window_label(rule.long_window_minutes), window_label(rule.short_window_minutes)
             sel = _selector(labels)
-            clauses.append(
-                f"({RECORDING_PREFIX}{long_w}{{{sel}}} > {threshold} and {RECORDING_PREFIX}{short_w}{{{sel}}} > {threshold})"
-            )
+            long_ratio, short_ratio = f"{RECORDING_PREFIX}{long_w}{{{sel}}}", f"{RECORDING_PREFIX}{short_w}{{{sel}}}"
+            clauses.append(f"({long_ratio} > {threshold} and {short_ratio} > {threshold})")
         what = "fast" if severity == "page" else "slow"
         alerts.append(
             {

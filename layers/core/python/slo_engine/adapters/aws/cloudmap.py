@@ -71,7 +71,7 @@ class CloudMapRegistry:
             attributes.update({tag["Key"]: tag["Value"] for tag in tags if "Key" in tag and "Value" in tag})
         service_attributes = self.client.get_service_attributes(ServiceId=service_id).get("ServiceAttributes", {})
         attributes.update(service_attributes.get("Attributes") or {})
-        instances: list[RegistryInstance] = []
+        instances: dict[str, RegistryInstance] = {}  # by id: a re-registered instance replaces the earlier one
         for instance in self._pages("list_instances", "Instances", ServiceId=service_id):
             instance_attributes = instance.get("Attributes")
             if not instance_attributes:
@@ -84,7 +84,9 @@ class CloudMapRegistry:
             if not instance.get("Id"):
                 reading.problems.append(RegistryProblem(reference=reference, problem="instance without an Id"))
                 continue
-            instances.append(RegistryInstance(instance_id=instance["Id"], attributes=instance_attributes or {}))
+            instances[instance["Id"]] = RegistryInstance(
+                instance_id=instance["Id"], attributes=instance_attributes or {}
+            )
         name = attributes.get(SERVICE_NAME_KEY) or summary["Name"]
         try:
             entry = RegistryEntry(
@@ -92,7 +94,7 @@ class CloudMapRegistry:
                 name=name,
                 namespace=namespace["Name"],
                 attributes=attributes,
-                instances=tuple(instances),
+                instances=tuple(instances.values()),
             )
         except ValidationError as exc:
             reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())

@@ -1,4 +1,5 @@
-"""``ports.ApprovalStore`` over the DynamoDB Approvals table: the task token stays server-side, decisions are single-use.
+"""``ports.ApprovalStore`` over the DynamoDB Approvals table: the task token stays server-side,
+decisions are single-use.
 
 Deciding is one conditional update (``status = pending``): two clicks racing on the same link cannot both win.
 """

@@ -1,4 +1,5 @@
-"""``ports.StateStore`` over DynamoDB: the Recommendations, Feedback and Context tables of ``cdk/constructs/state_tables``.
+"""``ports.StateStore`` over DynamoDB: the Recommendations, Feedback and Context tables
+(``cdk/constructs/state_tables.py``).
 
 Recommendations are stored as their JSON document with the indexed keys beside it; a decision is a conditional
 update (status must still be ``pending``), so a recommendation is decided at most once, as in the SQLite store.
@@ -87,7 +88,9 @@ class DynamoDbStateStore:
         if rec is None:
             raise DecisionError(f"no recommendation with id {decision.recommendation_id!r}")
         if rec.status is not RecommendationStatus.PENDING:
-            raise DecisionError(f"recommendation {rec.id} was already {rec.status.value} by {rec.decided_by or 'policy'}")
+            raise DecisionError(
+                f"recommendation {rec.id} was already {rec.status.value} by {rec.decided_by or 'policy'}"
+            )
         decided = rec.model_copy(
             update={
                 "status": RecommendationStatus.APPROVED if decision.approved else RecommendationStatus.REJECTED,

@@ -46,6 +46,6 @@ class SlackWebhookNotifier:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=SLACK_TIMEOUT_SECONDS) as response:  # noqa: S310 (https only)
+        with urllib.request.urlopen(request, timeout=SLACK_TIMEOUT_SECONDS) as response:
             if response.status != 200:
                 raise RuntimeError(f"Slack webhook answered {response.status}")

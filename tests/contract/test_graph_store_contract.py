@@ -1,0 +1,193 @@
+"""The GraphStore port's contract, run against every implementation: the SQLite store, the embedded Cypher store
+(Ladybug) and, when ``NEO4J_URI`` is set, a real Neo4j (see docs/graph.md; it empties the database it is given).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slo_engine.models.graph import Dependency, ServiceNode
+from slo_engine.ports import GraphStore
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+StoreFactory = Callable[[Path], Any]
+
+
+def _sqlite(path: Path) -> Any:
+    from slo_engine.embedded.graph_store import SqliteGraphStore
+
+    return SqliteGraphStore(path / "graph.db")
+
+
+def _ladybug(path: Path) -> Any:
+    pytest.importorskip("ladybug", reason="the embedded Cypher store needs `pip install ladybug`")
+    from slo_engine.embedded.cypher_graph_store import CypherGraphStore
+
+    return CypherGraphStore(path / "graph.lbug")
+
+
+def _neo4j(path: Path) -> Any:
+    if not os.environ.get("NEO4J_URI"):
+        pytest.skip("NEO4J_URI is not set: no Neo4j to run the contract against (see docs/graph.md)")
+    from slo_engine.adapters.neo4j_graph import Neo4jGraphStore
+
+    store = Neo4jGraphStore.from_env()
+    store.delete_everything()
+    return store
+
+
+FACTORIES: dict[str, StoreFactory] = {"sqlite": _sqlite, "ladybug": _ladybug, "neo4j": _neo4j}
+REOPENABLE = ("sqlite", "ladybug")
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    made = FACTORIES[request.param](tmp_path)
+    yield made
+    made.close()
+
+
+def edge(caller: str, callee: str, **fields: Any) -> Dependency:
+    return Dependency.model_validate({"from": caller, "to": callee, **fields})
+
+
+def by_name(store: GraphStore) -> dict[str, ServiceNode]:
+    return {service.name: service for service in store.services()}
+
+
+def test_implements_the_port(store: Any) -> None:
+    assert isinstance(store, GraphStore)
+
+
+def test_an_empty_store_lists_nothing(store: GraphStore) -> None:
+    assert store.services() == []
+    assert store.dependencies() == []
+
+
+def test_a_service_round_trips_with_tier_attributes_and_state(store: GraphStore) -> None:
+    service = ServiceNode(name="payments", tier=1, attributes={"team": "pay", "depends_on": "ledger"})
+    store.upsert_services([service])
+    assert store.services() == [service]
+
+
+def test_a_service_without_tier_keeps_none(store: GraphStore) -> None:
+    store.upsert_services([ServiceNode(name="cart")])
+    assert store.services()[0].tier is None
+
+
+def test_upserting_the_same_service_twice_keeps_one(store: GraphStore) -> None:
+    store.upsert_services([ServiceNode(name="cart", tier=2)])
+    store.upsert_services([ServiceNode(name="cart", tier=2)])
+    assert [s.name for s in store.services()] == ["cart"]
+
+
+def test_an_upsert_replaces_tier_and_attributes(store: GraphStore) -> None:
+    store.upsert_services([ServiceNode(name="cart", tier=2, attributes={"a": "1"})])
+    store.upsert_services([ServiceNode(name="cart", tier=3, attributes={"b": "2"})])
+    assert by_name(store)["cart"] == ServiceNode(name="cart", tier=3, attributes={"b": "2"})
+
+
+def test_services_are_listed_sorted_by_name(store: GraphStore) -> None:
+    store.upsert_services([ServiceNode(name=n) for n in ("zeta", "alpha", "mid")])
+    assert [s.name for s in store.services()] == ["alpha", "mid", "zeta"]
+
+
+def test_a_deregistered_service_stays_inactive_with_its_edges(store: GraphStore) -> None:
+    store.upsert_services([ServiceNode(name="a"), ServiceNode(name="b")])
+    store.upsert_dependencies([edge("a", "b")])
+    store.upsert_services([ServiceNode(name="b", active=False)])
+    assert by_name(store)["b"].active is False
+    assert [(d.from_, d.to) for d in store.dependencies()] == [("a", "b")]
+
+
+def test_re_registering_an_inactive_service_reactivates_it(store: GraphStore) -> None:
+    store.upsert_services([ServiceNode(name="b", active=False)])
+    store.upsert_services([ServiceNode(name="b")])
+    assert by_name(store)["b"].active is True
+
+
+def test_an_edge_creates_its_unknown_endpoints_as_active_services(store: GraphStore) -> None:
+    store.upsert_dependencies([edge("web", "api")])
+    services = by_name(store)
+    assert sorted(services) == ["api", "web"]
+    assert all(s.active for s in services.values())
+
+
+def test_an_edge_to_an_inactive_service_leaves_it_inactive(store: GraphStore) -> None:
+    store.upsert_services([ServiceNode(name="old", tier=4, active=False)])
+    store.upsert_dependencies([edge("web", "old")])
+    assert by_name(store)["old"] == ServiceNode(name="old", tier=4, active=False)
+
+
+def test_edges_round_trip_kind_source_confidence_and_last_seen(store: GraphStore) -> None:
+    dependency = edge("a", "b", kind="soft", source="docs", confidence=0.55, last_seen=T0)
+    store.upsert_dependencies([dependency])
+    assert store.dependencies() == [dependency]
+
+
+def test_one_pair_reported_by_two_sources_is_two_edges(store: GraphStore) -> None:
+    store.upsert_dependencies([edge("a", "b", source="observed"), edge("a", "b", source="registry")])
+    assert [(d.from_, d.to, d.source) for d in store.dependencies()] == [("a", "b", "observed"), ("a", "b", "registry")]
+
+
+def test_the_same_source_again_updates_kind_and_confidence(store: GraphStore) -> None:
+    store.upsert_dependencies([edge("a", "b", source="docs", kind="hard", confidence=0.4)])
+    store.upsert_dependencies([edge("a", "b", source="docs", kind="soft", confidence=0.6)])
+    [stored] = store.dependencies()
+    assert (stored.kind, stored.confidence) == ("soft", 0.6)
+
+
+def test_last_seen_only_moves_forward(store: GraphStore) -> None:
+    store.upsert_dependencies([edge("a", "b", last_seen=T0)])
+    store.upsert_dependencies([edge("a", "b", last_seen=T0 - timedelta(days=1))])
+    assert store.dependencies()[0].last_seen == T0
+    store.upsert_dependencies([edge("a", "b", last_seen=T0 + timedelta(seconds=1))])
+    assert store.dependencies()[0].last_seen == T0 + timedelta(seconds=1)
+
+
+def test_an_edge_without_last_seen_keeps_the_stored_one(store: GraphStore) -> None:
+    store.upsert_dependencies([edge("a", "b", last_seen=T0)])
+    store.upsert_dependencies([edge("a", "b")])
+    assert store.dependencies()[0].last_seen == T0
+
+
+def test_a_self_loop_is_stored_as_given_for_the_analyses_to_report(store: GraphStore) -> None:
+    store.upsert_dependencies([edge("loop", "loop")])
+    assert [(d.from_, d.to) for d in store.dependencies()] == [("loop", "loop")]
+
+
+def test_names_are_data_never_query_text(store: GraphStore) -> None:
+    hostile = ["o'brien", 'quote"d', "x}) DETACH DELETE (n", "zürich-дом", "back\\slash"]
+    store.upsert_services([ServiceNode(name=name, attributes={"k": name}) for name in hostile])
+    store.upsert_dependencies([edge(hostile[0], hostile[2], source=hostile[1])])
+    assert sorted(by_name(store)) == sorted(hostile)
+    assert by_name(store)[hostile[2]].attributes == {"k": hostile[2]}
+    assert [(d.from_, d.to, d.source) for d in store.dependencies()] == [(hostile[0], hostile[2], hostile[1])]
+
+
+def test_a_batch_larger_than_one_write_round_trips(store: GraphStore) -> None:
+    edges = [edge(f"svc-{i:04d}", f"svc-{(i + 1) % 1500:04d}", confidence=0.5) for i in range(1500)]
+    store.upsert_dependencies(edges)
+    assert len(store.services()) == 1500
+    assert len(store.dependencies()) == 1500
+
+
+@pytest.mark.parametrize("kind", REOPENABLE)
+def test_a_file_backed_store_keeps_the_graph_after_reopening(kind: str, tmp_path: Path) -> None:
+    first = FACTORIES[kind](tmp_path)
+    first.upsert_services([ServiceNode(name="a", tier=0)])
+    first.upsert_dependencies([edge("a", "b", last_seen=T0)])
+    first.close()
+    reopened = FACTORIES[kind](tmp_path)
+    try:
+        assert reopened.services()[0] == ServiceNode(name="a", tier=0)
+        assert reopened.dependencies() == [edge("a", "b", last_seen=T0)]
+    finally:
+        reopened.close()

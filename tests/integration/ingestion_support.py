@@ -1,0 +1,165 @@
+"""Shared pieces of the ingestion tests: a messy event stream, the Flink job module, and a real Prometheus.
+
+The stream is the synthetic fleet's raw events (out of order by up to 2 s) plus malformed, late and far-future
+records at known places, so every test knows exactly how many of each it must see counted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+STREAM_END_EPOCH = 1_793_491_200  # 2026-11-01T00:00:00Z
+CLOCK_EPOCH_MS = STREAM_END_EPOCH * 1000 + 60_000
+
+MALFORMED_LINES = [
+    '{"service": "cart", "timestamp": "2026-10-31T23:58:00Z", "duration_ms": 12',  # truncated JSON
+    "[1, 2, 3]",  # not an object
+    '{"service": "cart", "timestamp": "2026-10-31T23:58:00", "duration_ms": 12.0}',  # naive timestamp
+    '{"service": "cart", "timestamp": "2026-10-31T23:58:00Z", "duration_ms": -4.0}',  # negative duration
+    '{"service": "cart", "timestamp": "2026-10-31T23:58:00Z", "duration_ms": "fast"}',  # not a number
+    '{"timestamp": "2026-10-31T23:58:00Z", "duration_ms": 1.0}',  # no service
+]
+FUTURE_LINES = ['{"service": "cart", "timestamp": "2099-01-01T00:00:00Z", "duration_ms": 3.0}']
+
+
+def flink_job() -> ModuleType:
+    """``flink/snapshot_job.py`` (shipped beside the core, not inside it)."""
+    if str(ROOT / "flink") not in sys.path:
+        sys.path.insert(0, str(ROOT / "flink"))
+    return importlib.import_module("snapshot_job")
+
+
+def fleet_events(minutes: int = 3, rate_scale: float = 0.02, seed: int = 11) -> list[dict[str, Any]]:
+    from slo_engine.embedded.fleet import generate_fleet
+
+    fleet = generate_fleet(seed=7, days=1, step_seconds=60, end_epoch=STREAM_END_EPOCH)
+    return list(fleet.raw_events(minutes=minutes, rate_scale=rate_scale, seed=seed, jitter_share=0.02))
+
+
+@dataclass
+class MessyStream:
+    lines: list[str]
+    malformed: int
+    future: int
+    late_injected: int
+    unknown_field_lines: int
+
+
+def messy_stream(events: list[dict[str, Any]]) -> MessyStream:
+    """JSON lines of ``events`` with malformed, late, far-future and extra-field records woven in."""
+    lines: list[str] = []
+    late = unknown = 0
+    bad = iter(MALFORMED_LINES + FUTURE_LINES)
+    every = max(1, len(events) // (len(MALFORMED_LINES) + len(FUTURE_LINES) + 1))
+    for i, event in enumerate(events):
+        record = dict(event)
+        if i % 97 == 0:
+            record["pod"] = f"pod-{i % 5}"  # unknown field: ignored, the event is kept
+            unknown += 1
+        lines.append(json.dumps(record))
+        if i and i % every == 0:
+            extra = next(bad, None)
+            if extra is not None:
+                lines.append(extra)
+        if i and i % 1500 == 0:
+            stale = dict(event)
+            stale["timestamp"] = "2026-10-31T23:50:00.000Z"  # minutes behind the watermark: late
+            lines.append(json.dumps(stale))
+            late += 1
+    lines.extend(bad)
+    return MessyStream(lines, len(MALFORMED_LINES), len(FUTURE_LINES), late, unknown)
+
+
+def canonical(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot with float fields as floats and maps sorted, for equality across producers."""
+    result = dict(snapshot)
+    result["latency_ms"] = {
+        "bounds": [float(b) for b in snapshot["latency_ms"]["bounds"]],
+        "counts": [int(c) for c in snapshot["latency_ms"]["counts"]],
+    }
+    for key in ("error_pct", "p50_ms", "p95_ms", "p99_ms"):
+        result[key] = None if snapshot.get(key) is None else float(snapshot[key])
+    result["upstream"] = dict(sorted(snapshot["upstream"].items()))
+    result["downstream"] = dict(sorted(snapshot["downstream"].items()))
+    return result
+
+
+# ---- a real Prometheus on 127.0.0.1 -------------------------------------------------------------------------
+
+PROMETHEUS_CONFIG = """\
+global:
+  scrape_interval: 1h
+storage:
+  tsdb:
+    out_of_order_time_window: 30d
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class PrometheusServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+
+
+def start_prometheus(work_dir: Path) -> Iterator[PrometheusServer]:
+    """Start ``prometheus`` with the remote-write receiver; yields it and stops it afterwards."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise RuntimeError("the prometheus binary is missing: `make test` installs the Debian package prometheus")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    config = work_dir / "prometheus.yml"
+    config.write_text(PROMETHEUS_CONFIG, encoding="utf-8")
+    port = _free_port()
+    log = (work_dir / "prometheus.log").open("wb")
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={work_dir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-remote-write-receiver",
+            "--storage.tsdb.retention.time=3650d",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"prometheus did not start; see {work_dir / 'prometheus.log'}") from None
+                time.sleep(0.1)
+        yield PrometheusServer(url, process, work_dir / "data")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

@@ -1,0 +1,81 @@
+"""The Flink job (PyFlink mini-cluster) and the embedded aggregator fold the same messy stream into identical
+snapshots, and count the same late, future and malformed records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ingestion_support import CLOCK_EPOCH_MS, MessyStream, canonical, fleet_events, flink_job, messy_stream
+from slo_engine.ingest.aggregator import SnapshotAggregator
+
+pytest.importorskip("pyflink")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("flink")]
+
+
+@pytest.fixture(scope="module")
+def stream() -> MessyStream:
+    return messy_stream(fleet_events())
+
+
+@pytest.fixture(scope="module")
+def flink_run(stream: MessyStream, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]], Any]:
+    job = flink_job()
+    work = tmp_path_factory.mktemp("flink-parity")
+    events = work / "events.jsonl"
+    events.write_text("\n".join(stream.lines) + "\n", encoding="utf-8")
+    report = job.run_local(events, work / "out", job.JobSettings(clock_epoch_ms=CLOCK_EPOCH_MS))
+    snapshots = [json.loads(line) for line in Path(report.snapshots_path).read_text().splitlines()]
+    return snapshots, report
+
+
+@pytest.fixture(scope="module")
+def embedded_run(stream: MessyStream) -> tuple[list[dict[str, Any]], SnapshotAggregator]:
+    aggregator = SnapshotAggregator(clock=lambda: CLOCK_EPOCH_MS / 1000)
+    snapshots: list[dict[str, Any]] = []
+    for number, line in enumerate(stream.lines, start=1):
+        aggregator.add(line, line_number=number)
+        if number % 1000 == 0:
+            snapshots.extend(aggregator.flush())
+    snapshots.extend(aggregator.close())
+    return snapshots, aggregator
+
+
+def keyed(snapshots: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(s["service"], s["window_start"]): canonical(s) for s in snapshots}
+
+
+def test_flink_and_the_embedded_aggregator_emit_the_same_snapshots(
+    flink_run: tuple[list[dict[str, Any]], Any], embedded_run: tuple[list[dict[str, Any]], SnapshotAggregator]
+) -> None:
+    from_flink, from_embedded = keyed(flink_run[0]), keyed(embedded_run[0])
+    assert len(flink_run[0]) == len(from_flink), "Flink emitted a (service, window) twice"
+    assert from_flink.keys() == from_embedded.keys()
+    differing = [key for key in from_embedded if from_flink[key] != from_embedded[key]]
+    assert differing == [], f"first difference: {from_flink[differing[0]]} != {from_embedded[differing[0]]}"
+
+
+def test_flink_counts_late_future_and_malformed_records_like_the_aggregator(
+    stream: MessyStream,
+    flink_run: tuple[list[dict[str, Any]], Any],
+    embedded_run: tuple[list[dict[str, Any]], SnapshotAggregator],
+) -> None:
+    stats = embedded_run[1].stats
+    rejected = flink_run[1].rejected
+    malformed = {reason: n for reason, n in rejected.items() if reason not in ("late", "future")}
+    assert rejected.get("late", 0) == stats.late
+    assert rejected.get("future", 0) == stats.future == stream.future
+    assert sum(malformed.values()) == stats.malformed == stream.malformed
+
+
+def test_every_valid_event_is_in_a_snapshot_or_counted_as_late(
+    stream: MessyStream, flink_run: tuple[list[dict[str, Any]], Any]
+) -> None:
+    snapshots, report = flink_run
+    served = sum(s["requests"] for s in snapshots)
+    calls = sum(edge["requests"] for s in snapshots for edge in s["downstream"].values())
+    valid = len(stream.lines) - stream.malformed - stream.future
+    assert served + calls + report.rejected.get("late", 0) == valid
+    assert stream.late_injected <= report.rejected.get("late", 0)
