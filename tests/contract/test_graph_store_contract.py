@@ -191,3 +191,34 @@ def test_a_file_backed_store_keeps_the_graph_after_reopening(kind: str, tmp_path
         assert reopened.dependencies() == [edge("a", "b", last_seen=T0)]
     finally:
         reopened.close()
+
+
+def test_a_bulk_load_into_the_embedded_cypher_store_equals_the_upserts(tmp_path: Path) -> None:
+    from slo_engine.models.graph import ServiceGraph
+
+    graph = ServiceGraph(
+        services=[
+            ServiceNode(name="o'brien", tier=1, attributes={"k": 'quo"te, comma'}),
+            ServiceNode(name="b"),
+            ServiceNode(name="gone", active=False),
+        ],
+        dependencies=[
+            edge("o'brien", "b", last_seen=T0),
+            edge("b", "gone", kind="soft", source="docs", confidence=0.4),
+        ],
+    )
+    bulk, upserted = _ladybug(tmp_path / "bulk"), _ladybug(tmp_path / "upserted")
+    bulk.bulk_load(graph)
+    upserted.upsert_services(graph.services)
+    upserted.upsert_dependencies(graph.dependencies)
+    assert (bulk.services(), bulk.dependencies()) == (upserted.services(), upserted.dependencies())
+
+
+def test_a_bulk_load_into_a_store_that_holds_data_is_refused(tmp_path: Path) -> None:
+    from slo_engine.models.graph import ServiceGraph
+
+    store = _ladybug(tmp_path)
+    store.upsert_services([ServiceNode(name="a")])
+    with pytest.raises(ValueError, match="empty store"):
+        store.bulk_load(ServiceGraph(services=[ServiceNode(name="b")]))
+    assert [s.name for s in store.services()] == ["a"]

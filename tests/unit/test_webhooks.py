@@ -76,7 +76,9 @@ class FakeChangedFiles:
 
 def deliver(provider: str, headers: dict[str, str], body: bytes, **kwargs: Any) -> tuple[int, dict, ListChangeQueue]:
     queue = kwargs.pop("queue", None) or ListChangeQueue()
-    status, answer = receive_webhook(provider, headers, body, secret=kwargs.pop("secret", SECRET), queue=queue, **kwargs)
+    status, answer = receive_webhook(
+        provider, headers, body, secret=kwargs.pop("secret", SECRET), queue=queue, **kwargs
+    )
     return status, answer, queue
 
 
@@ -218,9 +220,7 @@ def test_real_bitbucket_cloud_push_gets_its_files_from_the_diffstat_range(webhoo
             FileChange(path="README.md", change_type=ChangeType.modified),
         ]
     )
-    status, answer, queue = deliver(
-        "bitbucket", bitbucket_headers(body, "repo:push"), body, changed_files=source
-    )
+    status, answer, queue = deliver("bitbucket", bitbucket_headers(body, "repo:push"), body, changed_files=source)
     assert status == 202 and answer["queued"] == 1
     (message,) = queue.messages
     new_hash = "709d658dc5b6d6afcd46049c2f332ee3f515a67d"

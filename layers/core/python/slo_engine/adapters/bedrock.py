@@ -58,6 +58,10 @@ class ReasonerOutputError(ValueError):
     """The model's answer did not fit the contract (after the repair turn)."""
 
 
+class ReasonerUnavailableError(ReasonerOutputError):
+    """Bedrock refused the call (after retries for throttling): access, quota, model id or validation."""
+
+
 def estimate_request_tokens(request: dict[str, Any]) -> int:
     """Estimated input tokens of one Converse request (system, messages and tool schemas all count)."""
     parts = [request.get("system", []), request.get("messages", []), request.get("toolConfig", {})]
@@ -274,7 +278,9 @@ class BedrockReasoner:
             except ClientError as error:
                 code = error.response.get("Error", {}).get("Code", "")
                 if code not in RETRYABLE_ERRORS or attempt == self.max_attempts:
-                    raise
+                    raise ReasonerUnavailableError(
+                        f"{operation}: Bedrock refused the call ({code}): {error}"
+                    ) from error
                 delay = min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (attempt - 1))
                 self.ledger.add(self.execution_id, operation, retries=1)
                 logger.warning("bedrock %s throttled (%s), retry %d in %.2fs", operation, code, attempt, delay)
@@ -378,7 +384,8 @@ class BedrockReasoner:
     def explain(self, recommendation: Recommendation, findings: Sequence[AgentFinding]) -> str:
         try:
             answer = self._structured(self.explain_request(recommendation, findings), ExplanationToolInput, "explain")
-        except ReasonerOutputError:
+        except ReasonerOutputError as error:
+            logger.warning("%s; the deterministic explanation is used", error)
             self.ledger.add(self.execution_id, "explain", fallbacks=1)
             return str(self.fallback.explain(recommendation, findings))
         stray = invented_percentages(answer.rationale, recommendation)
@@ -391,7 +398,8 @@ class BedrockReasoner:
     def extract_resolution(self, heading: str, text: str) -> Resolution:
         try:
             return self._structured(self.extract_request(heading, text), Resolution, "extract_resolution")
-        except ReasonerOutputError:
+        except ReasonerOutputError as error:
+            logger.warning("%s; the rule-based extraction is used", error)
             self.ledger.add(self.execution_id, "extract_resolution", fallbacks=1)
             resolution: Resolution = self.fallback.extract_resolution(heading, text)
             return resolution
@@ -405,7 +413,8 @@ class BedrockReasoner:
         )
         try:
             return self._structured(self.request(ANSWER_TOOL, prompt), AnswerToolInput, "answer").answer
-        except ReasonerOutputError:
+        except ReasonerOutputError as error:
+            logger.warning("%s; the deterministic answer is used", error)
             self.ledger.add(self.execution_id, "answer", fallbacks=1)
             return str(self.fallback.answer(question, context))
 

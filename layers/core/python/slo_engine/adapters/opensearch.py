@@ -138,7 +138,12 @@ class OpenSearchRunbookIndex:
 
     @classmethod
     def from_url(
-        cls, url: str, *, index_name: str = "runbooks", embedder: Embedder | None = None, refresh_after_write: bool = True
+        cls,
+        url: str,
+        *,
+        index_name: str = "runbooks",
+        embedder: Embedder | None = None,
+        refresh_after_write: bool = True,
     ) -> OpenSearchRunbookIndex:
         """A client for a plain URL (``http(s)://[user:password@]host:port``), e.g. a self-managed cluster."""
         from opensearchpy import OpenSearch

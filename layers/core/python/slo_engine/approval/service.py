@@ -39,7 +39,8 @@ class ApprovalService:
     signer: LinkSigner
     state: StateStore
     resumer: TaskResumer
-    base_url: str
+    base_url: str | Callable[[], str]
+    """The links' base (API stage URL), or a function that reads it when the first link is signed."""
     notifiers: Sequence[ApprovalNotifier] = field(default_factory=list)
     link_ttl_seconds: int = DEFAULT_LINK_TTL_SECONDS
     slack_signing_secret: str | None = None

@@ -6,16 +6,20 @@ It implements ``ports.GraphStore`` with the same Cypher as the Neo4j adapter (``
 
 from __future__ import annotations
 
+import csv
+import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from slo_engine.graph import cypher
-from slo_engine.models.graph import Dependency, ServiceNode
+from slo_engine.models.graph import Dependency, ServiceGraph, ServiceNode
 
 BATCH_ROWS = 5000
+_COUNT_SERVICES = "MATCH (s:Service) RETURN count(s)"
+_COUNT_DEPENDENCIES = "MATCH ()-[d:DEPENDS_ON]->() RETURN count(d)"
 
 
 def _utc_now() -> datetime:
@@ -72,6 +76,41 @@ class CypherGraphStore:
             for batch in cypher.batches(rows, BATCH_ROWS):
                 self._connection.execute(cypher.UPSERT_DEPENDENCIES, {"rows": batch})
 
+    def bulk_load(self, graph: ServiceGraph) -> None:
+        """Load a whole graph into an EMPTY store with ``COPY FROM`` (CSV files in a temporary folder): seconds
+        instead of minutes for tens of thousands of edges. Same result as ``upsert_services`` then
+        ``upsert_dependencies``; raises ``ValueError`` if the store already holds anything."""
+        if self._rows(_COUNT_SERVICES)[0][0] or self._rows(_COUNT_DEPENDENCIES)[0][0]:
+            raise ValueError("bulk_load needs an empty store; use upsert_services / upsert_dependencies")
+        services = cypher.service_rows(graph.services, self._clock())
+        dependencies = cypher.dependency_rows(graph.dependencies)
+        with tempfile.TemporaryDirectory(prefix="slo-engine-graph-") as folder:
+            services_csv = Path(folder) / "services.csv"
+            dependencies_csv = Path(folder) / "dependencies.csv"
+            _write_csv(
+                services_csv,
+                (
+                    [
+                        r["name"],
+                        None if r["tier"] == cypher.NO_TIER else r["tier"],
+                        r["active"],
+                        r["attributes"],
+                        r["now"],
+                    ]
+                    for r in services
+                ),
+            )
+            _write_csv(
+                dependencies_csv,
+                (
+                    [r["caller"], r["callee"], r["source"], r["kind"], r["confidence"], r["last_seen"]]
+                    for r in dependencies
+                ),
+            )
+            with self._lock:
+                self._connection.execute(_copy("Service", services_csv))
+                self._connection.execute(_copy("DEPENDS_ON", dependencies_csv))
+
     def services(self) -> list[ServiceNode]:
         """Every service ever stored (inactive ones included), by name."""
         return [cypher.service_from_record(*row) for row in self._rows(cypher.READ_SERVICES)]
@@ -98,3 +137,18 @@ class CypherGraphStore:
             while result.has_next():
                 rows.append(result.get_next())
         return rows
+
+
+def _write_csv(path: Path, rows: Iterable[list[Any]]) -> None:
+    """Quoted where needed (doubled quotes inside); ``None`` as an empty unquoted field, which COPY reads as NULL."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL, doublequote=True, lineterminator="\n")
+        for row in rows:
+            writer.writerow(["true" if v is True else "false" if v is False else v for v in row])
+
+
+def _copy(table: str, path: Path) -> str:
+    # COPY takes no parameters: the table is one of two constants and the path a temporary file made here.
+    if "'" in str(path) or "\\" in str(path):
+        raise ValueError(f"temporary folder {path.parent} has a quote or backslash in its name; set TMPDIR elsewhere")
+    return f"COPY {table} FROM '{path}' (HEADER=false, QUOTE='\"', ESCAPE='\"', PARALLEL=false)"

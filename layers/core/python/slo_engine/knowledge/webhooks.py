@@ -379,7 +379,7 @@ def parse_bitbucket_server(
     repository = payload.get("repository")
     if not isinstance(repository, dict) or not isinstance(payload.get("changes"), list):
         raise MalformedPayload("repo:refs_changed payload needs repository and changes")
-    project = repository.get("project") if isinstance(repository.get("project"), dict) else {}
+    project: dict[str, Any] = repository["project"] if isinstance(repository.get("project"), dict) else {}
     full_name = f"{_text(project.get('key'), 'repository.project.key')}/{_text(repository.get('slug'), 'slug')}"
     base_url = server_url or bitbucket_server_base_url(repository)
     ignored: list[str] = []
@@ -387,7 +387,7 @@ def parse_bitbucket_server(
     for position, change in enumerate(payload["changes"]):
         if not isinstance(change, dict):
             raise MalformedPayload(f"changes[{position}] is not an object")
-        ref = change.get("ref") if isinstance(change.get("ref"), dict) else {}
+        ref: dict[str, Any] = change["ref"] if isinstance(change.get("ref"), dict) else {}
         ref_id = str(change.get("refId") or ref.get("id") or "")
         if change.get("type") == "DELETE" or change.get("toHash") == ZERO_COMMIT:
             ignored.append(f"{ref_id}: ref deleted, no files changed")

@@ -6,6 +6,7 @@ variables are set (DynamoDB state and approvals, EventBridge, Bedrock), embedded
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -13,6 +14,7 @@ from slo_engine.engine import Engine
 from slo_engine.workflow.steps import STEPS
 
 HUMAN_APPROVAL_STATE = "HumanApproval"
+logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -35,4 +37,12 @@ def run_state(state_name: str, event: dict[str, Any], engine: Engine | None = No
     if step is None:
         known = ", ".join(sorted([*STEPS, HUMAN_APPROVAL_STATE]))
         raise UnknownStateError(f"no core step for state {state_name!r}; known: {known}")
-    return step(engine or engine_from_env(), event)
+    engine = engine or engine_from_env()
+    run_id = (event.get("request") or {}).get("run_id") if isinstance(event, dict) else None
+    if run_id and hasattr(engine.reasoner, "execution_id"):
+        engine.reasoner.execution_id = str(run_id)  # token accounting per execution (Bedrock reasoner)
+    result = step(engine, event)
+    ledger = getattr(engine.reasoner, "ledger", None)
+    if run_id and ledger is not None and str(run_id) in ledger.executions:
+        logger.info("model tokens for %s after %s: %s", run_id, state_name, ledger.executions[str(run_id)])
+    return result
