@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.dev-stamp
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: chromium demo test test-fast synth lint format bench schemas layer clean help
+.PHONY: chromium promtool demo test test-fast synth lint format bench schemas layer clean help
 
 help:
 	@echo "make demo   - run the whole engine locally on the sample fleet (embedded defaults)"
@@ -28,18 +28,23 @@ $(RUNTIME_STAMP): pyproject.toml | $(PY)
 	@touch $@
 
 $(DEV_STAMP): pyproject.toml requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -q torch==2.13.0  # the CPU build on this disk, before anything that depends on torch
 	$(PIP) install -q -r requirements-dev.txt -e .
 	@touch $(RUNTIME_STAMP) $@
 
 demo: $(RUNTIME_STAMP)
 	$(VENV)/bin/slo-engine demo
 
-test: $(DEV_STAMP) chromium
+test: $(DEV_STAMP) chromium promtool
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 # Headless Chromium for the browser tests (tests/e2e), from Debian; only when it is missing.
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# promtool (Debian package prometheus) checks the exported Prometheus rules; only when it is missing.
+promtool:
+	@command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
 
 test-fast: $(DEV_STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow"

@@ -56,50 +56,54 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-def field_expressions() -> dict[str, str]:
-    """SQL expressions over ``line`` for the RawEvent fields (NULL where absent or of the wrong type).
+_PARSE_SQL = """
+    SELECT line,
+        line IS JSON AS is_json,
+        line IS JSON OBJECT AS is_object,
+        JSON_VALUE(line, '$.service') AS service,
+        NULLIF(JSON_VALUE(line, '$.peer'), '') AS peer,
+        JSON_VALUE(line, '$.timestamp') AS stamp,
+        TRY_CAST(JSON_VALUE(line, '$.duration_ms') AS DOUBLE) AS duration_ms,
+        JSON_EXISTS(line, '$.error') AS has_error,
+        LOWER(JSON_VALUE(line, '$.error')) AS error_text
+    FROM {source}"""
+"""Stage one: each JSON line parsed once into string fields (NULL where absent)."""
 
-    Computed columns cannot refer to each other in Flink DDL, so expressions are inlined where they are needed.
-    """
-    t = "JSON_VALUE(line, '$.timestamp')"
+
+def epoch_ms_sql(stamp: str = "stamp") -> str:
+    """RFC 3339 text (``Z`` or ``+HH:MM``, any fraction, floored to the millisecond) -> epoch ms; NULL otherwise."""
     p = _sql_string(_TIMESTAMP_PATTERN)
-    zone = f"REGEXP_EXTRACT({t}, {p}, 5)"
-    ts_ms = (
-        f"IF(REGEXP({t}, {p}), "
-        f"UNIX_TIMESTAMP(REGEXP_EXTRACT({t}, {p}, 1) || ' ' || REGEXP_EXTRACT({t}, {p}, 2), 'yyyy-MM-dd HH:mm:ss') "
-        f"* 1000 + CAST(RPAD(COALESCE(SUBSTRING(REGEXP_EXTRACT({t}, {p}, 4) FROM 1 FOR 3), ''), 3, '0') AS BIGINT) "
+    zone = f"REGEXP_EXTRACT({stamp}, {p}, 5)"
+    return (
+        f"IF(REGEXP({stamp}, {p}), "
+        f"UNIX_TIMESTAMP(REGEXP_EXTRACT({stamp}, {p}, 1) || ' ' || REGEXP_EXTRACT({stamp}, {p}, 2), "
+        "'yyyy-MM-dd HH:mm:ss') * 1000 "
+        f"+ CAST(RPAD(COALESCE(SUBSTRING(REGEXP_EXTRACT({stamp}, {p}, 4) FROM 1 FOR 3), ''), 3, '0') AS BIGINT) "
         f"- CASE WHEN UPPER({zone}) = 'Z' THEN 0 ELSE "
         f"(CASE WHEN SUBSTRING({zone} FROM 1 FOR 1) = '-' THEN -1 ELSE 1 END) * "
         f"(CAST(SUBSTRING({zone} FROM 2 FOR 2) AS BIGINT) * 3600000 + "
         f"CAST(SUBSTRING({zone} FROM 5 FOR 2) AS BIGINT) * 60000) END, "
         "CAST(NULL AS BIGINT))"
     )
-    return {
-        "service": "JSON_VALUE(line, '$.service')",
-        "peer": "NULLIF(JSON_VALUE(line, '$.peer'), '')",
-        "duration_ms": "TRY_CAST(JSON_VALUE(line, '$.duration_ms') AS DOUBLE)",
-        "has_error": "JSON_EXISTS(line, '$.error')",
-        # pydantic's lax booleans: true/false and the strings it accepts for them.
-        "error_flag": (
-            "CASE WHEN LOWER(JSON_VALUE(line, '$.error')) IN ('true', '1', 'on', 't', 'y', 'yes') THEN TRUE "
-            "WHEN LOWER(JSON_VALUE(line, '$.error')) IN ('false', '0', 'off', 'f', 'n', 'no') THEN FALSE "
-            "ELSE CAST(NULL AS BOOLEAN) END"
-        ),
-        "ts_ms": ts_ms,
-    }
 
 
-def validity_sql(f: dict[str, str]) -> str:
-    """Why a record is malformed (NULL: it is well formed), in the aggregator's words; ``f``: field expressions."""
+# pydantic's lax booleans: true/false and the strings it accepts for them.
+_ERROR_FLAG_SQL = (
+    "CASE WHEN error_text IN ('true', '1', 'on', 't', 'y', 'yes') THEN TRUE "
+    "WHEN error_text IN ('false', '0', 'off', 'f', 'n', 'no') THEN FALSE ELSE CAST(NULL AS BOOLEAN) END"
+)
+
+
+def validity_sql() -> str:
+    """Why a parsed record is malformed (NULL: it is well formed), in the aggregator's words."""
     return f"""CASE
-        WHEN line IS NULL OR NOT (line IS JSON) THEN 'invalid JSON'
-        WHEN NOT (line IS JSON OBJECT) THEN 'not a JSON object'
-        WHEN {f["service"]} IS NULL OR CHAR_LENGTH({f["service"]}) < 1 OR CHAR_LENGTH({f["service"]}) > 256
-            THEN 'invalid service'
-        WHEN {f["ts_ms"]} IS NULL THEN 'invalid timestamp'
-        WHEN {f["duration_ms"]} IS NULL OR NOT ({f["duration_ms"]} >= CAST(0 AS DOUBLE))
-             OR {f["duration_ms"]} > CAST('1.7976931348623157E308' AS DOUBLE) THEN 'invalid duration_ms'
-        WHEN {f["has_error"]} AND {f["error_flag"]} IS NULL THEN 'invalid error'
+        WHEN line IS NULL OR NOT is_json THEN 'invalid JSON'
+        WHEN NOT is_object THEN 'not a JSON object'
+        WHEN service IS NULL OR CHAR_LENGTH(service) < 1 OR CHAR_LENGTH(service) > 256 THEN 'invalid service'
+        WHEN stamp IS NULL OR NOT REGEXP(stamp, {_sql_string(_TIMESTAMP_PATTERN)}) THEN 'invalid timestamp'
+        WHEN duration_ms IS NULL OR NOT (duration_ms >= CAST(0 AS DOUBLE))
+             OR duration_ms > CAST('1.7976931348623157E308' AS DOUBLE) THEN 'invalid duration_ms'
+        WHEN has_error AND ({_ERROR_FLAG_SQL}) IS NULL THEN 'invalid error'
         ELSE CAST(NULL AS STRING) END"""
 
 
@@ -109,41 +113,33 @@ def _clock_sql(settings: JobSettings) -> str:
     return f"TO_TIMESTAMP_LTZ({int(settings.clock_epoch_ms)}, 3)"
 
 
-def source_ddl(table: str, connector_options: dict[str, str], settings: JobSettings) -> str:
-    """The event table: one JSON line per row, its event time, and the watermark.
+def watermark_sql(settings: JobSettings) -> str:
+    """The watermark of a parsed row; NULL for malformed rows and rows from the future (they do not move it).
 
     The aggregator closes a window when ``max_ts - lateness >= end``, Flink when ``watermark >= end - 1``; window ends
     are multiples of the window, so ``floor((ts - lateness) / window) * window - 1`` closes exactly the same windows
     and moves only once per window (the job emits a watermark whenever it moves: cheap and deterministic).
-    Malformed rows and rows from the future (by the clock) do not move it.
     """
-    f = field_expressions()
-    options = ",\n        ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in connector_options.items())
-    future = f"TO_TIMESTAMP_LTZ({f['ts_ms']}, 3) > {_clock_sql(settings)} + {_ms_literal(settings.max_future_seconds * 1000)}"
+    future = f"TO_TIMESTAMP_LTZ(ts_ms, 3) > {_clock_sql(settings)} + {_ms_literal(settings.max_future_seconds * 1000)}"
     lateness_ms = round(settings.allowed_lateness_seconds * 1000)
     window_ms = settings.window_seconds * 1000
-    return f"""
-    CREATE TEMPORARY TABLE {table} (
-        line STRING,
-        ts AS TO_TIMESTAMP_LTZ(COALESCE({f["ts_ms"]}, 0), 3),
-        WATERMARK FOR ts AS CASE WHEN ({validity_sql(f)}) IS NULL AND NOT ({future})
-            THEN TO_TIMESTAMP_LTZ(FLOOR(({f["ts_ms"]} - {lateness_ms}) / {window_ms}) * {window_ms} - 1, 3)
-            ELSE CAST(NULL AS TIMESTAMP_LTZ(3)) END
-    ) WITH (
-        {options}
-    )"""
+    return f"""CASE WHEN malformed IS NULL AND NOT ({future})
+            THEN TO_TIMESTAMP_LTZ(FLOOR((ts_ms - {lateness_ms}) / {window_ms}) * {window_ms} - 1, 3)
+            ELSE CAST(NULL AS TIMESTAMP_LTZ(3)) END"""
+
+
+def event_time_sql() -> str:
+    return f"TO_TIMESTAMP_LTZ(COALESCE({epoch_ms_sql()}, 0), 3)"
 
 
 def classified_view_sql(source: str, settings: JobSettings) -> str:
-    """Each row with its verdict: ``accepted``, ``late``, ``future`` or the malformed reason."""
-    f = field_expressions()
+    """Each parsed row with its verdict: ``accepted``, ``late``, ``future`` or the malformed reason."""
     window_ms = settings.window_seconds * 1000
     window_end = f"TO_TIMESTAMP_LTZ((FLOOR(ts_ms / {window_ms}) + 1) * {window_ms}, 3)"
     future_ms = settings.max_future_seconds * 1000
-    columns = ", ".join(f"{expression} AS {name}" for name, expression in f.items())
     return f"""
     CREATE TEMPORARY VIEW classified AS
-    SELECT line, ts, service, peer, duration_ms, COALESCE(error_flag, FALSE) AS failed,
+    SELECT line, ts, service, peer, duration_ms, COALESCE(failed, FALSE) AS failed,
         CASE
             WHEN malformed IS NOT NULL THEN malformed
             WHEN TO_TIMESTAMP_LTZ(ts_ms, 3) > {_clock_sql(settings)} + {_ms_literal(future_ms)} THEN 'future'
@@ -153,31 +149,28 @@ def classified_view_sql(source: str, settings: JobSettings) -> str:
                 THEN 'late'
             ELSE 'accepted'
         END AS verdict
-    FROM (SELECT line, ts, {columns}, {validity_sql(f)} AS malformed FROM {source})"""
+    FROM {source}"""
 
 
-def _bucket_sums(bounds: Sequence[float]) -> list[str]:
-    columns = []
-    for i in range(len(bounds) + 1):
-        lower = f"duration_ms > {_number(bounds[i - 1])}" if i > 0 else "TRUE"
-        upper = f"duration_ms <= {_number(bounds[i])}" if i < len(bounds) else "TRUE"
-        columns.append(f"SUM(CASE WHEN role = 'self' AND {lower} AND {upper} THEN 1 ELSE 0 END) AS b{i}")
-    return columns
+def _cumulative_sums(bounds: Sequence[float]) -> list[str]:
+    """cu_i: server spans at or under bounds[i] (the histogram's cumulative counts; the total is ``requests``)."""
+    return [
+        f"SUM(CASE WHEN role = 'self' AND duration_ms <= {_number(bound)} THEN 1 ELSE 0 END) AS cu{i}"
+        for i, bound in enumerate(bounds)
+    ]
 
 
 def _quantile_sql(bounds: Sequence[float], q: float) -> str:
-    """``slo_engine.slo.sli.histogram_quantile`` over the window's buckets b0..bN, same float operations."""
-    n = len(bounds)
-    cumulative = [" + ".join(f"CAST(b{j} AS DOUBLE)" for j in range(i + 1)) for i in range(n + 1)]
-    rank = f"({_number(q)} * ({cumulative[n]}))"
+    """``slo_engine.slo.sli.histogram_quantile`` over cumulative counts cu0..cuN-1, same float operations."""
+    cumulative = [f"CAST(cu{i} AS DOUBLE)" for i in range(len(bounds))]
+    rank = f"({_number(q)} * CAST(requests AS DOUBLE))"
     branches = []
-    for i in range(n):
+    for i in range(len(bounds)):
         lower = _number(bounds[i - 1]) if i > 0 else "0.0"
         upper = _number(bounds[i])
-        before = f"({cumulative[i - 1]})" if i > 0 else "0.0"
-        in_bucket = f"(({cumulative[i]}) - {before})"
-        value = f"{lower} + ({upper} - {lower}) * ({rank} - {before}) / {in_bucket}"
-        branches.append(f"WHEN ({cumulative[i]}) >= {rank} THEN {value}")
+        before = cumulative[i - 1] if i > 0 else "0.0"
+        value = f"{lower} + ({upper} - {lower}) * ({rank} - {before}) / ({cumulative[i]} - {before})"
+        branches.append(f"WHEN {cumulative[i]} >= {rank} THEN {value}")
     return f"CASE WHEN requests = 0 THEN CAST(NULL AS DOUBLE) {' '.join(branches)} ELSE {_number(bounds[-1])} END"
 
 
@@ -189,15 +182,17 @@ def snapshot_query_sql(settings: JobSettings) -> str:
     """Accepted rows -> per (window, service, role, peer) counts -> one snapshot JSON line per (window, service)."""
     interval = f"INTERVAL '{settings.window_seconds}' SECOND"
     bounds = settings.bounds
-    bucket_cols = ", ".join(_bucket_sums(bounds))
-    buckets = [f"b{i}" for i in range(len(bounds) + 1)]
+    bucket_cols = ", ".join(_cumulative_sums(bounds))
+    cumulative = [f"cu{i}" for i in range(len(bounds))]
+    per_bucket = [cumulative[0]] + [f"{cumulative[i]} - {cumulative[i - 1]}" for i in range(1, len(bounds))]
+    per_bucket.append(f"requests - {cumulative[-1]}")
     edge_piece = "JSON_STRING(other) || ':{{\"requests\":' || CAST(n AS STRING) || ',\"errors\":' || CAST(e AS STRING) || '}}'"
     edges = (
         "'{{' || COALESCE(LISTAGG(CASE WHEN role = '{role}' THEN " + edge_piece + " END, ','), '') || '}}'"
     )
     quantiles = {q: _quantile_sql(bounds, q) for q in settings.quantiles}
     bounds_json = json.dumps([float(b) for b in bounds])
-    counts_json = " || ',' || ".join(f"CAST({b} AS STRING)" for b in buckets)
+    counts_json = " || ',' || ".join(f"CAST({b} AS STRING)" for b in per_bucket)
     quantile_fields = " || ".join(
         f"',\"p{round(q * 100)}_ms\":' || {_json_double(sql)}" for q, sql in quantiles.items()
     )
@@ -222,7 +217,7 @@ def snapshot_query_sql(settings: JobSettings) -> str:
         SELECT window_start, subject,
             SUM(CASE WHEN role = 'self' THEN n ELSE 0 END) AS requests,
             SUM(CASE WHEN role = 'self' THEN e ELSE 0 END) AS errors,
-            {", ".join(f"SUM({b}) AS {b}" for b in buckets)},
+            {", ".join(f"SUM({c}) AS {c}" for c in cumulative)},
             {edges.format(role="up")} AS upstream,
             {edges.format(role="down")} AS downstream
         FROM TABLE(TUMBLE(TABLE cells, DESCRIPTOR(cell_time), {interval}))
@@ -249,42 +244,75 @@ def side_output_query_sql() -> str:
     FROM classified WHERE verdict <> 'accepted'"""
 
 
-def statements(
+def _create_table_sql(name: str, columns: str, options: dict[str, str]) -> str:
+    rendered = ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in options.items())
+    return f"CREATE TEMPORARY TABLE {name} ({columns}) WITH ({rendered})"
+
+
+def build_job(
+    t_env: Any,
     settings: JobSettings,
     source_options: dict[str, str],
     snapshot_sink_options: dict[str, str],
     side_sink_options: dict[str, str],
-) -> tuple[list[str], list[str]]:
-    """(DDL to execute, INSERTs to run together in one statement set)."""
-    def sink(name: str, column: str, options: dict[str, str]) -> str:
-        rendered = ", ".join(f"{_sql_string(k)} = {_sql_string(v)}" for k, v in options.items())
-        return f"CREATE TEMPORARY TABLE {name} ({column} STRING) WITH ({rendered})"
+) -> Any:
+    """Declare the pipeline on a StreamTableEnvironment; returns the statement set (both sinks) to execute.
 
-    ddl = [
-        source_ddl("events", source_options, settings),
-        classified_view_sql("events", settings),
-        sink("snapshot_sink", "snapshot", snapshot_sink_options),
-        sink("side_output", "rejected", side_sink_options),
-    ]
-    inserts = [
-        f"INSERT INTO snapshot_sink {snapshot_query_sql(settings)}",
-        f"INSERT INTO side_output {side_output_query_sql()}",
-    ]
-    return ddl, inserts
+    Stage one parses every line once (SQL); the DataStream hop between the stages materialises the parsed row so
+    that the watermark and the verdict read fields instead of parsing the JSON again (all in the JVM).
+    """
+    from pyflink.table import DataTypes, Schema
+
+    t_env.execute_sql(_create_table_sql("raw_events", "line STRING", source_options))
+    parsed = t_env.sql_query(_PARSE_SQL.format(source="raw_events"))
+    schema = (
+        Schema.new_builder()
+        .column("line", DataTypes.STRING())
+        .column("is_json", DataTypes.BOOLEAN())
+        .column("is_object", DataTypes.BOOLEAN())
+        .column("service", DataTypes.STRING())
+        .column("peer", DataTypes.STRING())
+        .column("stamp", DataTypes.STRING())
+        .column("duration_ms", DataTypes.DOUBLE())
+        .column("has_error", DataTypes.BOOLEAN())
+        .column("error_text", DataTypes.STRING())
+        .column_by_expression("ts_ms", epoch_ms_sql())
+        .column_by_expression("malformed", validity_sql())
+        .column_by_expression("failed", _ERROR_FLAG_SQL)
+        .column_by_expression("ts", event_time_sql())
+        .watermark("ts", watermark_sql(settings))
+        .build()
+    )
+    t_env.create_temporary_view("events", t_env.from_data_stream(t_env.to_data_stream(parsed), schema))
+    t_env.execute_sql(classified_view_sql("events", settings))
+    t_env.execute_sql(_create_table_sql("snapshot_sink", "snapshot STRING", snapshot_sink_options))
+    t_env.execute_sql(_create_table_sql("side_output", "rejected STRING", side_sink_options))
+    statement_set = t_env.create_statement_set()
+    statement_set.add_insert_sql(f"INSERT INTO snapshot_sink {snapshot_query_sql(settings)}")
+    statement_set.add_insert_sql(f"INSERT INTO side_output {side_output_query_sql()}")
+    return statement_set
 
 
-def table_environment(parallelism: int = 1) -> Any:
-    """A streaming TableEnvironment on the local mini-cluster: UTC, watermark after every event, one task."""
-    from pyflink.table import EnvironmentSettings, TableEnvironment
+def stream_table_environment(parallelism: int = 1) -> Any:
+    """A streaming table environment: UTC, a watermark emitted whenever it moves, ``parallelism`` tasks.
 
-    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    config = env.get_config()
-    config.set("table.local-time-zone", "UTC")
-    config.set("parallelism.default", str(parallelism))
-    # 0 = no periodic timer: the watermark assigner emits as soon as the watermark moves (deterministic order).
-    config.set("pipeline.auto-watermark-interval", "0 ms")
-    config.set("table.exec.source.idle-timeout", "0 ms")
-    return env
+    The aggregator's semantics are those of one ordered stream; parity holds with parallelism 1 (in Managed Flink
+    each Kinesis shard has its own watermark and Flink takes the minimum).
+    """
+    from pyflink.common import Configuration
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import EnvironmentSettings, StreamTableEnvironment
+
+    configuration = Configuration()
+    configuration.set_string("table.local-time-zone", "UTC")
+    configuration.set_string("pipeline.auto-watermark-interval", "0 ms")
+    env = StreamExecutionEnvironment.get_execution_environment(configuration)
+    env.set_parallelism(parallelism)
+    t_env = StreamTableEnvironment.create(
+        env, environment_settings=EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(configuration).build()
+    )
+    t_env.get_config().set("table.local-time-zone", "UTC")
+    return t_env
 
 
 def _file_options(path: Path) -> dict[str, str]:
@@ -315,15 +343,13 @@ def run_local(events_path: str | Path, out_dir: str | Path, settings: JobSetting
     settings = settings or JobSettings()
     out = Path(out_dir)
     parts_snapshots, parts_side = out / "parts-snapshots", out / "parts-rejected"
-    ddl, inserts = statements(
-        settings, _file_options(Path(events_path)), _file_options(parts_snapshots), _file_options(parts_side)
+    statement_set = build_job(
+        stream_table_environment(),
+        settings,
+        _file_options(Path(events_path)),
+        _file_options(parts_snapshots),
+        _file_options(parts_side),
     )
-    env = table_environment()
-    for statement in ddl:
-        env.execute_sql(statement)
-    statement_set = env.create_statement_set()
-    for insert in inserts:
-        statement_set.add_insert_sql(insert)
     statement_set.execute().wait()
     snapshots = _read_part_files(parts_snapshots)
     rejected_lines = _read_part_files(parts_side)

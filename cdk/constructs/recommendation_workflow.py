@@ -183,6 +183,7 @@ class RecommendationWorkflow(Construct):
         tables.recommendations.grant(fn["safety"], "read")
 
         tables.recommendations.grant(fn["pre_approval"], "read_write")
+        grant_bedrock_invoke(fn["pre_approval"], self, [models.reasoner_model_id])  # the reasoner explains each SLO
 
         tables.approvals.grant(fn["approval_notifier"], "read_write")
         tables.recommendations.grant(fn["approval_notifier"], "read")

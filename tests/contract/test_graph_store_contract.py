@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from slo_engine.models.graph import Dependency, ServiceNode
 from slo_engine.ports import GraphStore
 

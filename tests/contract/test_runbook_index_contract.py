@@ -1,6 +1,7 @@
-"""The ``RunbookIndex`` contract, one suite for every implementation: the embedded ``LocalRunbookIndex`` always, a
+"""The ``RunbookIndex`` contract, one suite for every implementation: the embedded ``LocalRunbookIndex``; the
+OpenSearch adapter (real opensearch-py over HTTP) against a loopback emulator of the REST API slice it uses; and a
 live OpenSearch cluster when ``OPENSEARCH_URL`` is set (e.g. http://admin:pass@localhost:9200; a throw-away index
-is created and deleted). The OpenSearch adapter on recorded responses: tests/unit/test_opensearch_adapter.py.
+is created and deleted). The adapter on recorded responses, errors included: tests/unit/test_opensearch_adapter.py.
 """
 
 from __future__ import annotations
@@ -60,7 +61,15 @@ def _opensearch() -> Iterator[RunbookIndex]:
     index.client.indices.delete(index=index.index_name, ignore_unavailable=True)
 
 
-BACKENDS = {"local": _local, "opensearch": _opensearch}
+def _opensearch_emulated() -> Iterator[RunbookIndex]:
+    from opensearch_emulator import opensearch_emulator
+    from slo_engine.adapters.opensearch import OpenSearchRunbookIndex
+
+    with opensearch_emulator() as url:
+        yield OpenSearchRunbookIndex.from_url(url, embedder=EMBEDDER)
+
+
+BACKENDS = {"local": _local, "opensearch": _opensearch, "opensearch-emulated": _opensearch_emulated}
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from api_support import sample_data_dir
-
 from slo_engine.server.app import LocalApiServer, ServeSettings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -91,11 +90,19 @@ def test_a_person_signs_in_sees_plots_approves_one_and_sees_it_finalized(
 
 
 def test_deciding_the_same_recommendation_again_shows_already_decided(server: LocalApiServer, page: object) -> None:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import Page
 
     assert isinstance(page, Page)
-    page.goto(server.url + "/ui/pending")
-    decided = server.api.engine.state.list_recommendations(status="approved")[0]
+    from slo_engine.api.models import Caller
+
+    decided = server.api.service.pending()[-1]
+    server.api.service.dispatch(
+        "decide_recommendation", {"id": decided.id}, {"approve": True}, Caller(kind="person", id="carol")
+    )
+    page.goto(server.url + "/login")
+    page.fill("input[name=name]", "Dave")
+    page.fill("input[name=token]", server.api.credentials.login_token)
+    page.click("button[type=submit]")
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
     reply = page.request.post(
         f"{server.url}/ui/recommendations/{decided.id}/decision",

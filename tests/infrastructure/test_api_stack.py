@@ -1,7 +1,10 @@
 """ApiStack (and the webhook API): throttling equals the configuration, every route is authorized except the signed
-webhook and approval-link routes, and the stages are logged, traced, metered and behind AWS WAF."""
+webhook and approval-link routes (people use Cognito on /frontend, integrations IAM and an API key), the Backstage
+role is least-privilege, and the stages are logged, traced, metered and behind AWS WAF rate rules."""
 
 from __future__ import annotations
+
+import json
 
 from aws_cdk.assertions import Match
 from cloud_assembly import INFRASTRUCTURE, CloudAssembly
@@ -112,4 +115,87 @@ def test_every_stage_is_behind_a_waf_rate_rule(assembly: CloudAssembly) -> None:
 def test_approval_base_url_is_published_for_the_notifier(assembly: CloudAssembly) -> None:
     assembly.template("Api").has_resource_properties(
         "AWS::SSM::Parameter", {"Name": f"{assembly.config.parameter_prefix}/approval-base-url"}
+    )
+
+
+PEOPLE_ROUTES = {route.replace(" /", " /frontend/", 1) for route in SERVICE_ROUTES}
+
+
+def test_people_routes_use_the_cognito_authorizer_and_no_api_key(assembly: CloudAssembly) -> None:
+    routes = _all_routes(assembly)
+    authorizers = assembly.resources("AWS::ApiGateway::Authorizer", "Api")
+    (authorizer_id,) = [
+        key.split("/")[-1] for key, a in authorizers.items() if a["Properties"]["Type"] == "COGNITO_USER_POOLS"
+    ]
+    for route in PEOPLE_ROUTES:
+        properties = routes[route]["Properties"]
+        assert properties["AuthorizationType"] == "COGNITO_USER_POOLS", route
+        assert properties["AuthorizerId"] == {"Ref": authorizer_id}, route
+        assert properties.get("ApiKeyRequired", False) is False, route
+
+
+def test_the_people_user_pool_takes_no_self_sign_up_and_requires_mfa_and_strong_passwords(
+    assembly: CloudAssembly,
+) -> None:
+    (pool,) = assembly.resources("AWS::Cognito::UserPool", "Api").values()
+    properties = pool["Properties"]
+    assert properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert properties["MfaConfiguration"] == "ON"
+    policy = properties["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12 and all(
+        policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")
+    )
+
+
+def test_the_backstage_role_may_only_invoke_its_read_feedback_and_converse_routes(assembly: CloudAssembly) -> None:
+    from template_queries import role_statements
+
+    template = assembly.templates[assembly.stack_name("Api")]
+    (role_id,) = [
+        logical_id
+        for logical_id, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and "BackstageRole" in logical_id
+    ]
+    statements = role_statements(template, role_id)
+    assert {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
+        "execute-api:Invoke"
+    }
+    resources = json.dumps([s["Resource"] for s in statements])
+    for allowed in (
+        "/GET/recommendations/*",
+        "/GET/services/*/slos",
+        "/POST/recommendations/*/feedback",
+        "/POST/converse",
+    ):
+        assert allowed in resources, allowed
+    assert '/POST/recommendations"' not in resources and "/approvals" not in resources and "/*/*" not in resources
+
+
+def test_the_public_approval_paths_have_their_own_stricter_waf_rate_rule(assembly: CloudAssembly) -> None:
+    api = assembly.config.api
+    assembly.template("Api").has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Rules": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Name": "RateLimitPublicPathsPerIp",
+                            "Statement": {
+                                "RateBasedStatement": Match.object_like(
+                                    {
+                                        "Limit": api.waf_public_requests_per_5_minutes,
+                                        "ScopeDownStatement": {
+                                            "ByteMatchStatement": Match.object_like(
+                                                {"SearchString": f"/{api.stage_name}/approvals/"}
+                                            )
+                                        },
+                                    }
+                                )
+                            },
+                        }
+                    )
+                ]
+            )
+        },
     )

@@ -42,7 +42,7 @@ def flink_job() -> ModuleType:
     return importlib.import_module("snapshot_job")
 
 
-def fleet_events(minutes: int = 3, rate_scale: float = 0.01, seed: int = 11) -> list[dict[str, Any]]:
+def fleet_events(minutes: int = 2, rate_scale: float = 0.01, seed: int = 11) -> list[dict[str, Any]]:
     from slo_engine.embedded.fleet import generate_fleet
 
     fleet = generate_fleet(seed=7, days=1, step_seconds=60, end_epoch=STREAM_END_EPOCH)

@@ -92,7 +92,15 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, github: str) -> Iterato
         "SLO_ENGINE_GITHUB_WEBHOOK_SECRET": SECRET,
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("SLO_ENGINE_VECTOR_COLLECTION_ENDPOINT", "SLO_ENGINE_REPOSITORY_TOKENS_SECRET_ARN"):
+    for name in (
+        "SLO_ENGINE_VECTOR_COLLECTION_ENDPOINT",
+        "SLO_ENGINE_S3_VECTORS_BUCKET",
+        "SLO_ENGINE_EMBEDDING_MODEL_ID",
+        "SLO_ENGINE_SMALL_MODEL_ID",
+        "SLO_ENGINE_REPOSITORY_TOKENS_SECRET_ARN",
+        "SLO_ENGINE_IDEMPOTENCY_TABLE",
+        "SLO_ENGINE_RUNBOOK_GLOBS",
+    ):
         monkeypatch.delenv(name, raising=False)
     with mock_aws():
         sqs = boto3.client("sqs")

@@ -317,8 +317,8 @@ def request(approval_id, method, query=None, form=None, headers=None, raw_body="
 def test_the_callback_entry_serves_the_page_then_records_the_decision_with_the_client(service):
     opened = open_approval(service)
     aid = opened["approval_id"]
-    status, html, content_type = handle(request(aid, "GET", query=link_query(service, "review")), service=service)
-    assert status == 200 and content_type.startswith("text/html")
+    status, page, content_type = handle(request(aid, "GET", query=link_query(service, "review")), service=service)
+    assert status == 200 and content_type.startswith("text/html") and "<form" in page
     status, page, _ = handle(request(aid, "POST", form=form_for(service, aid, "review", "approve")), service=service)
     assert status == 200, page
     assert service.store.get(aid).decided_from == "link 203.0.113.9 pytest"
@@ -330,3 +330,25 @@ def test_the_callback_entry_answers_a_page_not_a_500_when_something_breaks(servi
     service.store = None  # broken wiring: the store cannot be reached
     status, html, _ = handle(request(aid, "GET", query=query), service=service)
     assert status == 503 and "Try again later" in html
+
+
+def test_open_approvals_get_heartbeats_until_their_links_expire(service, clock):
+    open_approval(service)
+    assert service.heartbeat_pending() == {"heartbeats": 1, "not_waiting": []}
+    assert service.resumer.calls[-1] == {"call": "heartbeat", "task_token": TOKEN}
+    clock.now += 3601
+    assert service.heartbeat_pending()["heartbeats"] == 0
+
+
+def test_a_decided_approval_gets_no_more_heartbeats(service):
+    opened = open_approval(service)
+    service.submit_decision(opened["approval_id"], form_for(service, opened["approval_id"], "approve", "approve"))
+    assert service.heartbeat_pending()["heartbeats"] == 0
+
+
+def test_the_slack_apps_single_request_url_takes_the_approval_id_from_the_button(service, clock):
+    opened = open_approval(service)
+    body = slack_body(opened["approval_id"], action="reject")
+    status, _ = service.handle_slack("slack", signed_headers(body, int(clock.now)), body)
+    assert status == 200
+    assert service.store.get(opened["approval_id"]).status.value == "rejected"

@@ -163,3 +163,36 @@ def test_the_email_notifier_publishes_subject_and_links_to_sns(aws):
 
     sent = sns_backends["123456789012"][REGION].topics[topic].sent_notifications
     assert len(sent) == 1 and "action=approve" in sent[0][1] and "token-secret" not in sent[0][1]
+
+
+def test_pending_approvals_are_listed_from_the_status_index(aws):
+    ddb = boto3.client("dynamodb")
+    ddb.delete_table(TableName="approvals")
+    table(ddb, "approvals", "approval_id", indexes=[("by-status", "status", "created_at")])
+    store = DynamoDbApprovalStore("approvals", resource=aws)
+    first, second = approval(), approval()
+    store.save(first)
+    store.save(second)
+    store.decide(second.approval_id, HumanDecision(action="approve", by="alice"))
+    assert [a.approval_id for a in store.list_pending()] == [first.approval_id]
+
+
+def test_engine_from_env_picks_dynamodb_and_eventbridge_when_their_variables_are_set(aws, monkeypatch, tmp_path):
+    from slo_engine.embedded.state_store import SqliteStateStore
+    from slo_engine.engine import Engine
+
+    monkeypatch.delenv("SLO_ENGINE_REASONER_MODEL_ID", raising=False)
+    embedded = Engine.from_env(tmp_path)
+    assert isinstance(embedded.state, SqliteStateStore)
+    for name, value in {
+        "SLO_ENGINE_RECOMMENDATIONS_TABLE": "recs",
+        "SLO_ENGINE_FEEDBACK_TABLE": "feedback",
+        "SLO_ENGINE_CONTEXT_TABLE": "context",
+        "SLO_ENGINE_APPROVALS_TABLE": "approvals",
+        "SLO_ENGINE_EVENT_BUS": "recs-bus",
+    }.items():
+        monkeypatch.setenv(name, value)
+    engine = Engine.from_env(tmp_path)
+    assert isinstance(engine.state, DynamoDbStateStore)
+    assert isinstance(engine.approvals, DynamoDbApprovalStore)
+    assert isinstance(engine.events, EventBridgeSloEventPublisher)

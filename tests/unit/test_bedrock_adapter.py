@@ -213,3 +213,15 @@ def test_percentages_are_checked_at_the_precision_written():
     )
     assert invented_percentages("target 99.9%, attained 99.95%", rec) == []
     assert invented_percentages("target 99.99%", rec) == ["99.99%"]
+
+
+def test_a_large_fleet_is_planned_in_requests_under_the_token_bound():
+    from slo_engine.adapters.bedrock import estimate_request_tokens
+
+    reasoner = BedrockReasoner(MODEL, client=object(), max_request_tokens=3000)
+    services = [ServiceNode(name=f"svc-{i:02d}", tier=2) for i in range(12)]
+    memory = {s.name: ["feedback (too_strict) from oncall: " + "pages at night " * 60] for s in services}
+    batches = reasoner.plan_batches(services, memory, 28)
+    assert len(batches) > 1
+    assert [s.name for b in batches for s in b] == [s.name for s in services]
+    assert all(estimate_request_tokens(reasoner.plan_request(b, memory, 28)) <= 3000 for b in batches if len(b) > 1)

@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
 from slo_engine.adapters.aws.eventbridge import EventBridgeChangePublisher, PublishError
 from slo_engine.adapters.aws.inventory import DynamoDbInventoryStore
 from slo_engine.adapters.neo4j_graph import Neo4jGraphStore, Neo4jSettings, Neo4jSettingsError
@@ -231,3 +230,52 @@ def test_the_mapping_lambda_hands_the_parsed_event_to_the_entrypoint(monkeypatch
     }
     assert module.lambda_handler(event, Context()) == {"dependencies": 2}
     assert seen[0].detail_type == "ServiceChange"
+
+
+class FakeCloudMap:
+    """A servicediscovery client whose listings are given (one page each)."""
+
+    def __init__(self, services: list[dict[str, Any]], instances: dict[str, list[dict[str, Any]]]) -> None:
+        self.listings = {
+            "list_namespaces": {"Namespaces": [{"Id": "ns-1", "Name": "shop"}]},
+            "list_services": {"Services": services},
+        }
+        self.instances = instances
+
+    def get_paginator(self, operation: str) -> Any:
+        client = self
+
+        class Pages:
+            def paginate(self, **arguments: Any) -> list[dict[str, Any]]:
+                if operation == "list_instances":
+                    return [{"Instances": client.instances.get(arguments["ServiceId"], [])}]
+                return [client.listings[operation]]
+
+        return Pages()
+
+    def get_service_attributes(self, ServiceId: str) -> dict[str, Any]:
+        return {"ServiceAttributes": {"Attributes": {}}}
+
+
+def test_a_registry_service_without_a_name_is_reported_and_kept_from_deregistration() -> None:
+    from slo_engine.adapters.aws.cloudmap import CloudMapRegistry
+
+    client = FakeCloudMap([{"Id": "srv-1"}, {"Id": "srv-2", "Name": "cart"}], {"srv-2": [{"Id": "i-1"}]})
+    reading = CloudMapRegistry(client=client).read()
+    assert [entry.name for entry in reading.entries] == ["cart"]
+    assert reading.unreadable == ["srv-1"]
+    assert [(p.reference, p.problem) for p in reading.problems] == [
+        ("shop/srv-1", "service without an Id or Name"),
+        ("shop/cart/i-1", "instance has no attributes; the service is read from its other attributes"),
+    ]
+
+
+def test_a_registry_name_override_that_is_too_long_is_reported_not_raised() -> None:
+    from slo_engine.adapters.aws.cloudmap import CloudMapRegistry
+
+    client = FakeCloudMap([{"Id": "srv-1", "Name": "cart"}], {"srv-1": [{"Id": "i-1", "Attributes": {"x": "1"}}]})
+    too_long = {"ServiceAttributes": {"Attributes": {"slo-engine:service": "x" * 300}}}
+    client.get_service_attributes = lambda ServiceId: too_long
+    reading = CloudMapRegistry(client=client).read()
+    assert reading.entries == [] and reading.unreadable == ["srv-1"]
+    assert "unusable entry" in reading.problems[0].problem

@@ -18,11 +18,12 @@ from moto import mock_aws
 from slo_engine.adapters.aws.dynamodb_delivery_log import DynamoDbDeliveryLog
 from slo_engine.adapters.aws.secrets import CachedSecrets
 from slo_engine.adapters.aws.sqs_change_queue import ChangesNotQueued, SqsChangeQueue
+from slo_engine.adapters.aws.titan_embedder import TitanEmbedder
 from slo_engine.embedded.runbook_index import LocalRunbookIndex
 from slo_engine.entrypoints import runbook_indexer, webhook
 from slo_engine.entrypoints.runbook_indexer import BadChangeMessage, RunbookIndexer
 from slo_engine.knowledge.embedding import HashingEmbedder
-from slo_engine.knowledge.fetching import DirectoryFiles, FetchError
+from slo_engine.knowledge.fetching import DirectoryFiles, FetchError, LinkingIndex, source_link
 from slo_engine.knowledge.webhooks import ChangeType, Provider, RunbookChangeMessage, sign_body
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -173,6 +174,29 @@ def test_entries_sqs_refuses_raise_changes_not_queued() -> None:
             SqsChangeQueue("https://sqs.us-east-1.amazonaws.com/1/q", client).send([message()])
 
 
+def test_titan_embeddings_are_requested_per_text_with_dimensions_and_normalised() -> None:
+    import io
+
+    from botocore.response import StreamingBody
+
+    client = boto3.client("bedrock-runtime", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    answer = json.dumps({"embedding": [3.0, 4.0] + [0.0] * 254, "inputTextTokenCount": 4}).encode()
+    with Stubber(client) as stub:
+        stub.add_response(
+            "invoke_model",
+            {"body": StreamingBody(io.BytesIO(answer), len(answer)), "contentType": "application/json"},
+            {
+                "modelId": "amazon.titan-embed-text-v2:0",
+                "contentType": "application/json",
+                "accept": "application/json",
+                "body": json.dumps({"inputText": "disk full", "dimensions": 256, "normalize": True}),
+            },
+        )
+        vectors = TitanEmbedder(dimension=256, client=client).embed(["disk full", "   "])
+    assert vectors.shape == (2, 256)
+    assert vectors[0][:2].tolist() == pytest.approx([0.6, 0.8]) and not vectors[1].any()
+
+
 # --- indexer ------------------------------------------------------------------------------------------------------
 
 
@@ -226,6 +250,41 @@ def test_an_unreachable_provider_raises_so_the_message_is_retried(indexer: Runbo
 def test_a_message_that_is_not_a_runbook_change_is_refused(indexer: RunbookIndexer, body: str) -> None:
     with pytest.raises(BadChangeMessage):
         indexer.apply_body(body)
+
+
+def test_the_indexer_extracts_with_the_small_bedrock_model_only_when_one_is_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SLO_ENGINE_SMALL_MODEL_ID", raising=False)
+    assert runbook_indexer.extractor_from_env() is None
+    monkeypatch.setenv("SLO_ENGINE_SMALL_MODEL_ID", "amazon.nova-micro-v1:0")
+    extractor = runbook_indexer.extractor_from_env()
+    assert extractor is not None and extractor.__self__.small_model_id == "amazon.nova-micro-v1:0"  # type: ignore[attr-defined]
+
+
+def test_source_links_point_at_the_file_at_its_commit_on_each_provider() -> None:
+    github = message("runbooks/Disk Full.md")
+    assert source_link(github) == f"https://github.com/acme/ops/blob/{'c' * 40}/runbooks/Disk%20Full.md"
+    cloud = github.model_copy(update={"provider": Provider.bitbucket_cloud, "path": "runbooks/a.md"})
+    assert source_link(cloud) == f"https://bitbucket.org/acme/ops/src/{'c' * 40}/runbooks/a.md"
+    server = cloud.model_copy(
+        update={"provider": Provider.bitbucket_server, "repository": "OPS/runbooks", "server_url": "https://bb.local/"}
+    )
+    assert source_link(server) == f"https://bb.local/projects/OPS/repos/runbooks/browse/runbooks/a.md?at={'c' * 40}"
+    assert source_link(server.model_copy(update={"server_url": None})) is None
+
+
+def test_indexed_chunks_carry_the_source_link_of_their_change(indexer: RunbookIndexer) -> None:
+    upserted: list[Any] = []
+
+    class Recording(LinkingIndex):
+        def upsert(self, chunks: Any) -> int:
+            upserted.extend(chunks)
+            return len(chunks)
+
+    indexer.index = Recording(indexer.index, None)
+    indexer.apply(message())
+    assert upserted and {chunk.link for chunk in upserted} == {source_link(message())}
 
 
 def test_the_indexer_lambda_entrypoint_returns_its_report(

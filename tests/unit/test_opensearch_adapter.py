@@ -83,13 +83,15 @@ def test_an_index_created_meanwhile_by_another_writer_is_not_an_error() -> None:
 def test_new_chunks_are_bulk_indexed_with_their_key_hash_and_vector(server: ReplayServer) -> None:
     server.answers[("POST", "/runbooks/_search")] = [Recorded(200, fixture("search_stored_none.json"))]
     server.answers[("POST", "/runbooks/_bulk")] = [Recorded(200, fixture("bulk_ok.json"))]
-    new = chunks("A pod keeps restarting.", "Check the previous logs.")
+    link = "https://github.com/acme/runbooks/blob/abc/runbooks/KubePodCrashLooping.md"
+    new = [c.model_copy(update={"link": link}) for c in chunks("A pod keeps restarting.", "Check the previous logs.")]
     assert index_on(server).upsert(new) == 2
     (bulk,) = bodies(server, "POST", "/runbooks/_bulk")
     actions, documents = bulk.ndjson()[0::2], bulk.ndjson()[1::2]
     assert actions == [{"index": {"_index": "runbooks"}}] * 2  # no custom _id: Serverless vector collections refuse it
     assert [d["key"] for d in documents] == [f"{REPOSITORY}:{PATH}#0", f"{REPOSITORY}:{PATH}#1"]
     assert documents[0]["content_hash"] == content_hash(new[0]) and len(documents[0]["vector"]) == 64
+    assert documents[0]["link"] == "https://github.com/acme/runbooks/blob/abc/runbooks/KubePodCrashLooping.md"
     (lookup,) = bodies(server, "POST", "/runbooks/_search")
     assert lookup.json()["query"]["bool"]["filter"] == [{"term": {"repository": REPOSITORY}}, {"term": {"path": PATH}}]
 

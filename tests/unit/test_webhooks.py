@@ -158,12 +158,29 @@ def test_the_last_state_of_a_path_across_commits_wins(webhooks: Path) -> None:
     assert states == {"runbooks/a.md": ("removed", f"{3:040x}"), "runbooks/b.md": ("added", f"{3:040x}")}
 
 
+def test_a_push_at_githubs_commit_limit_says_older_files_may_be_missing(webhooks: Path) -> None:
+    body = raw(github_push_with(webhooks, *({"modified": ["runbooks/a.md"]} for _ in range(2048))))
+    status, answer, queue = deliver("github", github_headers(body), body, max_body_bytes=len(body))
+    assert status == 202 and len(queue.messages) == 1
+    assert "maximum" in answer["ignored"][0]
+
+
 def test_a_tag_delete_with_no_commits_queues_nothing(webhooks: Path) -> None:
     payload = load(webhooks, "github-push.json")
     payload.update(ref="refs/tags/v1.0", deleted=True, commits=[], head_commit=None, after="0" * 40)
     body = raw(payload)
     status, answer, queue = deliver("github", github_headers(body), body)
-    assert status == 202 and queue.messages == [] and "deleted" in answer["ignored"][0]
+    assert status == 202 and queue.messages == [] and answer["ignored"][0].startswith("refs/tags/v1.0")
+
+
+def test_a_push_to_another_branch_than_the_default_one_queues_nothing(webhooks: Path) -> None:
+    payload = github_push_with(webhooks, {"modified": ["runbooks/a.md"]})
+    payload["ref"] = "refs/heads/feature/rewrite"
+    body = raw(payload)
+    status, answer, queue = deliver("github", github_headers(body), body)
+    assert status == 202 and queue.messages == []
+    assert answer["ignored"] == ["refs/heads/feature/rewrite: branch not indexed (indexed: master)"]
+    assert deliver("github", github_headers(body), body, branches=("*",))[1]["queued"] == 1
 
 
 def test_other_github_events_are_accepted_and_ignored(webhooks: Path) -> None:
@@ -220,7 +237,9 @@ def test_real_bitbucket_cloud_push_gets_its_files_from_the_diffstat_range(webhoo
             FileChange(path="README.md", change_type=ChangeType.modified),
         ]
     )
-    status, answer, queue = deliver("bitbucket", bitbucket_headers(body, "repo:push"), body, changed_files=source)
+    status, answer, queue = deliver(
+        "bitbucket", bitbucket_headers(body, "repo:push"), body, changed_files=source, branches=("name-of-branch",)
+    )
     assert status == 202 and answer["queued"] == 1
     (message,) = queue.messages
     new_hash = "709d658dc5b6d6afcd46049c2f332ee3f515a67d"
@@ -255,7 +274,9 @@ def test_bitbucket_data_center_update_asks_the_changes_api_for_from_to_on_its_se
     payload["changes"][0].update(type="UPDATE", toHash="b" * 40)
     body = raw(payload)
     source = FakeChangedFiles([FileChange(path="docs/runbooks/etcd.md", change_type=ChangeType.removed)])
-    _, _, queue = deliver("bitbucket", bitbucket_headers(body, "repo:refs_changed"), body, changed_files=source)
+    _, _, queue = deliver(
+        "bitbucket", bitbucket_headers(body, "repo:refs_changed"), body, changed_files=source, branches=("*",)
+    )
     assert source.calls == [
         (
             Provider.bitbucket_server,
@@ -273,6 +294,16 @@ def test_bitbucket_data_center_update_asks_the_changes_api_for_from_to_on_its_se
     )
 
 
+def test_a_bitbucket_push_to_a_branch_other_than_main_or_master_asks_nothing_and_queues_nothing(
+    webhooks: Path,
+) -> None:
+    body = (webhooks / "bitbucket-repo-push.json").read_bytes()
+    source = FakeChangedFiles([FileChange(path="runbooks/a.md", change_type=ChangeType.added)])
+    status, answer, queue = deliver("bitbucket", bitbucket_headers(body, "repo:push"), body, changed_files=source)
+    assert (status, queue.messages, source.calls) == (202, [], [])
+    assert "name-of-branch: branch not indexed" in answer["ignored"][0]
+
+
 def test_a_failing_diff_api_answers_503_and_queues_nothing(webhooks: Path) -> None:
     body = (webhooks / "bitbucket-repo-push.json").read_bytes()
 
@@ -280,7 +311,8 @@ def test_a_failing_diff_api_answers_503_and_queues_nothing(webhooks: Path) -> No
         def changed_files(self, *args: Any, **kwargs: Any) -> list[FileChange]:
             raise TimeoutError("bitbucket down")
 
-    status, _, queue = deliver("bitbucket", bitbucket_headers(body, "repo:push"), body, changed_files=Down([]))
+    headers = bitbucket_headers(body, "repo:push")
+    status, _, queue = deliver("bitbucket", headers, body, changed_files=Down([]), branches=("*",))
     assert status == 503 and queue.messages == []
 
 

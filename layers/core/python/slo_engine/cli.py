@@ -362,6 +362,29 @@ def aggregate(
     err.print(str(report), highlight=False)
 
 
+@app.command("edge-reduce")
+def edge_reduce(
+    logs: Annotated[Path, typer.Option(help="a log file (any common format; one entry per line)")],
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Classify each log line by level as the sidecar does: WARN and above kept, TRACE/DEBUG/INFO dropped."""
+    from slo_engine.ingest.edge_reducer import reduce_log_file
+
+    if not logs.is_file():
+        fail(f"{logs}: no such file")
+    result = reduce_log_file(logs).as_dict()
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    out.print(
+        f"{result['lines']} lines: {result['kept']} kept, {result['dropped']} dropped, "
+        f"{result['unparsed']} without a recognisable level (kept)",
+        highlight=False,
+    )
+    for level, count in result["by_level"].items():
+        out.print(f"  {level:<5} {count}", highlight=False)
+
+
 @graph_app.command("analyze")
 def graph_analyze(
     graph: Annotated[Path, typer.Option(help="graph file")],
@@ -540,6 +563,46 @@ def serve(
         pass
     finally:
         server.stop()
+
+
+@app.command()
+def discover(
+    cloudmap_namespace: Annotated[
+        list[str], typer.Option("--cloudmap-namespace", help="AWS Cloud Map namespace to poll (repeatable)")
+    ],
+    data_dir: Annotated[Path, typer.Option(help="where the inventory and the graph are kept")] = DEFAULT_DATA_DIR,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.json,
+) -> None:
+    """Poll Cloud Map once (AWS credentials from the environment) and map the changes into the local graph."""
+    from slo_engine.adapters.aws.cloudmap import CloudMapRegistry
+    from slo_engine.discovery.local import discover_once
+    from slo_engine.discovery.mapping import StructuralMapper
+    from slo_engine.embedded.graph_store import SqliteGraphStore
+    from slo_engine.embedded.inventory_store import SqliteInventoryStore
+    from slo_engine.embedded.reasoner import DeterministicReasoner
+
+    try:
+        reading = CloudMapRegistry(cloudmap_namespace).read()
+    except Exception as error:  # no credentials, no such namespace, no network: say which, exit 2
+        fail(f"cannot read Cloud Map: {error}")
+        return
+    graph = SqliteGraphStore(data_dir / "graph.db")
+    run = discover_once(
+        reading, SqliteInventoryStore(data_dir / "inventory.db"), StructuralMapper(graph, DeterministicReasoner())
+    )
+    graph.close()
+    for problem in run.poll.problems:
+        err.print(f"[yellow]registry[/] {problem.reference}: {problem.problem}", highlight=False)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(run.summary(), indent=2) + "\n")
+        return
+    p = run.poll
+    err.print(f"{p.registered} registered, {p.changed} changed, {p.deregistered} deregistered, {p.unchanged} unchanged")
+    for result in run.mapping:
+        edges = ", ".join(f"{d.to} ({d.kind}, {d.source})" for d in result.dependencies) or "-"
+        print(f"{result.change:<13} {result.service:<30} {edges}")
+        for line in [*result.rejected, *result.problems]:
+            print(f"{'':<13} {'':<30} ! {line}")
 
 
 def main() -> None:

@@ -184,6 +184,8 @@ class ApprovalStore(Protocol):
 
     def decide(self, approval_id: str, decision: HumanDecision) -> PendingApproval: ...
 
+    def list_pending(self) -> list[PendingApproval]: ...
+
 
 @runtime_checkable
 class TaskResumer(Protocol):
@@ -192,6 +194,10 @@ class TaskResumer(Protocol):
     def succeed(self, task_token: str, output: dict[str, object]) -> None: ...
 
     def fail(self, task_token: str, error: str, cause: str) -> None: ...
+
+    def heartbeat(self, task_token: str) -> None:
+        """Tell the waiting state the approval is still open (its HeartbeatSeconds timer restarts)."""
+        ...
 
 
 @runtime_checkable

@@ -2,7 +2,8 @@
 through one forced tool per task, its tool input validated by the pydantic models before anything uses it.
 
 Runbook, doc and feedback text goes into the prompt as untrusted data (tagged, never instructions). Throttling is
-retried with exponential backoff; a malformed answer gets one repair turn, then the deterministic reasoner answers.
+retried with exponential backoff; a malformed answer gets one repair turn; an answer that still does not fit, or a
+refused call, falls back to the deterministic reasoner (logged and counted).
 Tokens are counted per execution. The model never sets a number: percentages it writes must be the engine's.
 """
 
@@ -161,6 +162,7 @@ class BedrockReasoner:
         base_delay_seconds: float = 0.5,
         max_delay_seconds: float = 8.0,
         max_tokens: int = 1024,
+        max_request_tokens: int = 8000,
         sleep: Callable[[float], None] = time.sleep,
         execution_id: str = "default",
     ) -> None:
@@ -178,6 +180,7 @@ class BedrockReasoner:
         self.base_delay_seconds = base_delay_seconds
         self.max_delay_seconds = max_delay_seconds
         self.max_tokens = max_tokens
+        self.max_request_tokens = max_request_tokens
         self._sleep = sleep
         self.execution_id = execution_id
         self.ledger = TokenLedger()
@@ -209,10 +212,11 @@ class BedrockReasoner:
         self, services: Sequence[ServiceNode], context: dict[str, list[str]], window_days: int
     ) -> dict[str, Any]:
         listing = "\n".join(f"- {s.name} (tier {s.tier if s.tier is not None else 'unknown'})" for s in services)
+        in_scope = {s.name for s in services}
         memory = "\n".join(
             untrusted("\n".join(notes), f"feedback and memory for {name}")
             for name, notes in sorted(context.items())
-            if notes
+            if notes and name in in_scope
         )
         prompt = (
             f"Plan SLO recommendations over a rolling {window_days}-day window for these services:\n{listing}\n\n"
@@ -347,7 +351,34 @@ class BedrockReasoner:
 
     # --- ports.Reasoner ---
 
+    def plan_batches(
+        self, services: Sequence[ServiceNode], context: dict[str, list[str]], window_days: int
+    ) -> list[list[ServiceNode]]:
+        """Services grouped so that no plan request exceeds ``max_request_tokens`` (a big fleet is planned in parts)."""
+        batches: list[list[ServiceNode]] = []
+        current: list[ServiceNode] = []
+        for node in services:
+            candidate = [*current, node]
+            if current and estimate_request_tokens(self.plan_request(candidate, context, window_days)) > (
+                self.max_request_tokens
+            ):
+                batches.append(current)
+                candidate = [node]
+            current = candidate
+        if current:
+            batches.append(current)
+        return batches
+
     def plan(self, services: Sequence[ServiceNode], context: dict[str, list[str]], window_days: int) -> Plan:
+        planned: list[ServicePlan] = []
+        rationales: list[str] = []
+        for batch in self.plan_batches(services, context, window_days):
+            part = self._plan_batch(batch, context, window_days)
+            planned.extend(part.services)
+            rationales.append(part.rationale)
+        return Plan(services=planned, window_days=window_days, rationale=" ".join(dict.fromkeys(rationales)))
+
+    def _plan_batch(self, services: Sequence[ServiceNode], context: dict[str, list[str]], window_days: int) -> Plan:
         try:
             answer = self._structured(self.plan_request(services, context, window_days), PlanToolInput, "plan")
         except ReasonerOutputError as error:

@@ -64,6 +64,7 @@ def index_body(dimension: int) -> dict[str, Any]:
                 "resolution": {"type": "object", "enabled": False},
                 "content_hash": keyword,
                 "embedder": keyword,
+                "link": {"type": "keyword", "index": False},
                 "vector": {
                     "type": "knn_vector",
                     "dimension": dimension,
@@ -311,6 +312,7 @@ class OpenSearchRunbookIndex:
             "resolution": chunk.resolution.model_dump(mode="json") if chunk.resolution else None,
             "content_hash": digest,
             "embedder": self.embedder.name,
+            "link": chunk.link,
             "vector": [float(x) for x in vector],
         }
 
@@ -367,5 +369,6 @@ class OpenSearchRunbookIndex:
             score=round(score, 4),
             resolution=Resolution.model_validate(resolution) if resolution else None,
             repository=str(source.get("repository", "local")),
+            link=source.get("link") or None,
             text=text if len(text) <= HIT_TEXT_CHARS else text[: HIT_TEXT_CHARS - 1].rstrip() + "…",
         )

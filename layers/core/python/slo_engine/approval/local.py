@@ -44,3 +44,6 @@ class RecordingResumer:
 
     def fail(self, task_token: str, error: str, cause: str) -> None:
         self.calls.append({"call": "fail", "task_token": task_token, "error": error, "cause": cause})
+
+    def heartbeat(self, task_token: str) -> None:
+        self.calls.append({"call": "heartbeat", "task_token": task_token})

@@ -80,12 +80,26 @@ class ApprovalService:
         return {"approval_id": approval.approval_id, "notified": sent, "failed_channels": failed, "expires": expires}
 
     def links(self, approval_id: str, expires: int) -> dict[str, str]:
-        return {
-            a: self.signer.sign(approval_id, a, expires).url(self.base_url) for a in ("review", "approve", "reject")
-        }
+        base = self.base_url if isinstance(self.base_url, str) else self.base_url()
+        self.base_url = base  # resolved once
+        return {a: self.signer.sign(approval_id, a, expires).url(base) for a in ("review", "approve", "reject")}
 
     def message_for(self, approval: PendingApproval) -> ApprovalMessage:
         return build_approval_message(approval, self.links(approval.approval_id, int(approval.expires_at.timestamp())))
+
+    def heartbeat_pending(self) -> dict[str, Any]:
+        """SendTaskHeartbeat for every open approval whose links are still valid (run on a schedule shorter than the
+        state's HeartbeatSeconds); a workflow that stopped waiting is reported, not retried."""
+        sent, gone = 0, []
+        for approval in self.store.list_pending():
+            if self.clock() >= approval.expires_at.timestamp():
+                continue
+            try:
+                self.resumer.heartbeat(approval.task_token)
+                sent += 1
+            except Exception as error:  # TaskTimedOut / TaskDoesNotExist: the execution is over
+                gone.append(f"{approval.approval_id}: {type(error).__name__}")
+        return {"heartbeats": sent, "not_waiting": gone}
 
     # --- the pages -------------------------------------------------------------------------------------
 
@@ -139,7 +153,7 @@ class ApprovalService:
             return 501, message_page("Slack not configured", "Slack interactivity has no signing secret here.")
         try:
             verify_slack_request(headers, raw_body, self.slack_signing_secret, now=self.clock())
-            decision = slack_decision(raw_body, approval_id)
+            approval_id, decision = slack_decision(raw_body, approval_id)
         except SlackRequestError as error:
             return 401, message_page("Refused", str(error))
         approval = self.store.get(approval_id)

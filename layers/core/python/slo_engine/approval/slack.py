@@ -62,8 +62,15 @@ class _SlackPayload(BaseModel):
     actions: list[_SlackAction]
 
 
-def slack_decision(raw_body: str, approval_id: str) -> HumanDecision:
-    """The decision in a verified ``block_actions`` payload (``payload=<json>``) for ``approval_id``."""
+SLACK_ROUTE_ID = "slack"
+"""The path id of the Slack app's one Request URL (``/approvals/slack``): the approval id comes from the button."""
+
+
+def slack_decision(raw_body: str, approval_id: str) -> tuple[str, HumanDecision]:
+    """(approval id, decision) from a verified ``block_actions`` payload (``payload=<json>``).
+
+    On a per-approval path the button's approval id must match it; on ``/approvals/slack`` the button names it.
+    """
     form = dict(parse_qsl(raw_body, keep_blank_values=True))
     try:
         payload = _SlackPayload.model_validate(json.loads(form.get("payload", "")))
@@ -72,10 +79,10 @@ def slack_decision(raw_body: str, approval_id: str) -> HumanDecision:
     action = next((a for a in payload.actions if a.action_id in ("approve", "reject")), None)
     if action is None:
         raise SlackRequestError("the Slack payload has no approve or reject action")
-    if action.value != approval_id:
+    if not action.value or (approval_id != SLACK_ROUTE_ID and action.value != approval_id):
         raise SlackRequestError("the Slack action is for another approval")
     who = payload.user.username or payload.user.name or payload.user.id
-    return HumanDecision(
+    return action.value, HumanDecision(
         action="approve" if action.action_id == "approve" else "reject",
         by=f"slack:{who}",
         reason=f"decided in Slack by {who}",

@@ -41,13 +41,15 @@ def service_from_env() -> ApiService:
 def caller_of(request: Any) -> Caller:
     """A Cognito user (people, JWT authorizer) or the IAM principal that signed the request (integrations)."""
     identity = getattr(request, "caller", None)
+    if identity is None:
+        return Caller(kind="system", id="unknown")
     user = getattr(identity, "user", None)
     if user:
         return Caller(kind="person", id=str(user), source_ip=identity.source_ip, request_id=request.request_id)
     arn = getattr(identity, "arn", None)
     if arn:
         return Caller(kind="integration", id=str(arn), source_ip=identity.source_ip, request_id=request.request_id)
-    return Caller(kind="system", id="unknown", source_ip=getattr(identity, "source_ip", None))
+    return Caller(kind="system", id="unknown", source_ip=identity.source_ip)
 
 
 def handle(request: Any, context: Any = None, service: ApiService | None = None) -> tuple[int, dict[str, Any]]:

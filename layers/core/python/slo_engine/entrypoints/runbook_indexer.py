@@ -110,7 +110,13 @@ def repository_client() -> Any:
 
 
 def embedder_from_env() -> Embedder:
-    """The local default (MiniLM if installed, else hashing); a cloud embedder plugs in through the same protocol."""
+    """Titan on Bedrock when ``SLO_ENGINE_EMBEDDING_MODEL_ID`` is set (AWS), else the local default (MiniLM if
+    installed, else hashing). Index and queries must use the same embedder: its name is stored with each vector."""
+    model_id = os.environ.get("SLO_ENGINE_EMBEDDING_MODEL_ID")
+    if model_id:
+        from slo_engine.adapters.aws.titan_embedder import TitanEmbedder
+
+        return TitanEmbedder(model_id, dimension=int(os.environ.get("SLO_ENGINE_EMBEDDING_DIMENSIONS", "1024")))
     from slo_engine.knowledge.minilm import default_embedder
 
     return default_embedder()
@@ -134,9 +140,20 @@ def runbook_index_from_env() -> RunbookIndex:
     return LocalRunbookIndex(data_dir / "runbooks.db", embedder=embedder_from_env())
 
 
+def extractor_from_env() -> ResolutionExtractor | None:
+    """The small model on Bedrock when ``SLO_ENGINE_SMALL_MODEL_ID`` is set (it falls back to the rules itself on a
+    bad answer); None means the rule-based extraction."""
+    small_model_id = os.environ.get("SLO_ENGINE_SMALL_MODEL_ID")
+    if not small_model_id:
+        return None
+    from slo_engine.adapters.bedrock import BedrockReasoner
+
+    return BedrockReasoner(small_model_id, small_model_id=small_model_id).extract_resolution
+
+
 @functools.cache
 def indexer_from_env() -> RunbookIndexer:
-    return RunbookIndexer(index=runbook_index_from_env(), files=repository_client())
+    return RunbookIndexer(index=runbook_index_from_env(), files=repository_client(), extractor=extractor_from_env())
 
 
 def local_indexing_queue() -> IndexingQueue:

@@ -50,6 +50,13 @@ def runbook_globs_from_env() -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def runbook_branches_from_env() -> tuple[str, ...] | None:
+    """``SLO_ENGINE_RUNBOOK_BRANCHES``: comma-separated branches to index (``*`` for all); unset, the defaults."""
+    raw = os.environ.get("SLO_ENGINE_RUNBOOK_BRANCHES", "")
+    branches = tuple(part.strip() for part in raw.split(",") if part.strip())
+    return branches or None
+
+
 @functools.cache
 def _secrets() -> Any:
     from slo_engine.adapters.aws.secrets import CachedSecrets
@@ -128,6 +135,8 @@ def handle_webhook(
         globs=globs if globs is not None else runbook_globs_from_env(),
         max_body_bytes=max_body_bytes
         or int(os.environ.get("SLO_ENGINE_WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+        bitbucket_server_url=os.environ.get("SLO_ENGINE_BITBUCKET_SERVER_URL") or None,
+        branches=runbook_branches_from_env(),
     )
 
 

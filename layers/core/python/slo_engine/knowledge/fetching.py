@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+from urllib.parse import quote
 
 from slo_engine.knowledge.indexing import (
     MAX_RUNBOOK_BYTES,
@@ -18,7 +19,8 @@ from slo_engine.knowledge.indexing import (
     SkippedFile,
     index_runbook_bytes,
 )
-from slo_engine.knowledge.webhooks import ChangeType, RunbookChangeMessage
+from slo_engine.knowledge.webhooks import ChangeType, Provider, RunbookChangeMessage
+from slo_engine.models import RunbookChunk, RunbookHit
 from slo_engine.ports import RunbookIndex
 
 
@@ -51,6 +53,37 @@ class DirectoryFiles:
         if not target.is_file():
             raise FileMissing(f"{change.repository}:{change.path} not found")
         return target.read_bytes()
+
+
+def source_link(change: RunbookChangeMessage, heading: str | None = None) -> str | None:
+    """The web page of the file at its commit, for citations (None for a repository without a known web UI)."""
+    path = quote(change.path.lstrip("/"))
+    commit = quote(change.commit, safe="")
+    if change.provider is Provider.github:
+        return f"https://github.com/{change.repository}/blob/{commit}/{path}"
+    if change.provider is Provider.bitbucket_cloud:
+        return f"https://bitbucket.org/{change.repository}/src/{commit}/{path}"
+    project, _, slug = change.repository.partition("/")
+    if change.server_url and slug:
+        return f"{change.server_url.rstrip('/')}/projects/{project}/repos/{slug}/browse/{path}?at={commit}"
+    return None
+
+
+class LinkingIndex:
+    """A ``RunbookIndex`` wrapper that stamps every upserted chunk with its source link."""
+
+    def __init__(self, index: RunbookIndex, link: str | None) -> None:
+        self.index = index
+        self.link = link
+
+    def upsert(self, chunks: Sequence[RunbookChunk]) -> int:
+        return self.index.upsert([chunk.model_copy(update={"link": self.link}) for chunk in chunks])
+
+    def delete_path(self, repository: str, path: str) -> int:
+        return self.index.delete_path(repository, path)
+
+    def search(self, text: str, service: str | None = None, k: int = 5) -> list[RunbookHit]:
+        return self.index.search(text, service=service, k=k)
 
 
 class ChangeReport(IndexReport):
@@ -86,7 +119,7 @@ def apply_runbook_change(
         report.removed_chunks = index.delete_path(change.repository, change.path)
     else:
         indexed = index_runbook_bytes(
-            index,
+            LinkingIndex(index, source_link(change)),
             data,
             change.path,
             repository=change.repository,

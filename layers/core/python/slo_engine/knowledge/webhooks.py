@@ -26,7 +26,10 @@ from slo_engine.knowledge.indexing import MARKDOWN_SUFFIXES
 DEFAULT_RUNBOOK_GLOBS: tuple[str, ...] = ("runbooks/**", "docs/runbooks/**")
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 ZERO_COMMIT = "0" * 40
+DEFAULT_BITBUCKET_BRANCHES: tuple[str, ...] = ("main", "master")
+ALL_BRANCHES = "*"
 SIGNATURE_PREFIX = "sha256="
+GITHUB_MAX_PUSH_COMMITS = 2048
 
 
 class Provider(StrEnum):
@@ -189,6 +192,11 @@ def is_runbook_path(path: str, globs: Sequence[str] = DEFAULT_RUNBOOK_GLOBS) -> 
     return any(glob_pattern(glob).match(normalised) for glob in globs)
 
 
+def branch_is_indexed(branch: str, branches: Sequence[str]) -> bool:
+    """Only pushes to the indexed branches change the index (a feature branch must not overwrite main's runbook)."""
+    return ALL_BRANCHES in branches or branch in branches
+
+
 # --- payloads -----------------------------------------------------------------------------------------------------
 
 
@@ -226,6 +234,8 @@ def github_push_changes(payload: Mapping[str, Any]) -> tuple[list[tuple[str, Cha
     commits = payload.get("commits")
     if not isinstance(commits, list):
         raise MalformedPayload("push payload has no commits list")
+    if len(commits) >= GITHUB_MAX_PUSH_COMMITS:
+        ignored.append(f"push lists {len(commits)} commits, GitHub's maximum: files of older commits may be missing")
     latest: dict[str, tuple[ChangeType, str]] = {}
     for position, commit in enumerate(commits):
         if not isinstance(commit, dict):
@@ -242,8 +252,14 @@ def github_push_changes(payload: Mapping[str, Any]) -> tuple[list[tuple[str, Cha
 
 
 def parse_github(
-    event: str, payload: Mapping[str, Any], globs: Sequence[str], delivery_id: str | None
+    event: str,
+    payload: Mapping[str, Any],
+    globs: Sequence[str],
+    delivery_id: str | None,
+    branches: Sequence[str] | None = None,
 ) -> ParsedDelivery:
+    """``push``: files per commit, last state wins; only the indexed branches (default: the repository's default
+    branch as the payload names it) and never tags."""
     if event == "ping":
         return ParsedDelivery(status=200, event=event, message=str(payload.get("zen", "pong")))
     if event != "push":
@@ -253,6 +269,12 @@ def parse_github(
         raise MalformedPayload("push payload has no repository object")
     full_name = _text(repository.get("full_name"), "repository.full_name")
     ref = payload.get("ref") if isinstance(payload.get("ref"), str) else None
+    default_branch = repository.get("default_branch") or repository.get("master_branch")
+    wanted = branches if branches is not None else ((default_branch,) if default_branch else (ALL_BRANCHES,))
+    if ref is None or not ref.startswith("refs/heads/"):
+        return ParsedDelivery(event=event, ignored=[f"{ref}: not a branch, no runbook indexed"])
+    if not branch_is_indexed(ref.removeprefix("refs/heads/"), wanted):
+        return ParsedDelivery(event=event, ignored=[f"{ref}: branch not indexed (indexed: {', '.join(wanted)})"])
     touched, ignored = github_push_changes(payload)
     changes: list[RunbookChangeMessage] = []
     for path, kind, commit in touched:
@@ -319,7 +341,11 @@ def _runbook_messages(
 
 
 def parse_bitbucket_cloud(
-    payload: Mapping[str, Any], globs: Sequence[str], delivery_id: str | None, source: ChangedFilesSource | None
+    payload: Mapping[str, Any],
+    globs: Sequence[str],
+    delivery_id: str | None,
+    source: ChangedFilesSource | None,
+    branches: Sequence[str] = DEFAULT_BITBUCKET_BRANCHES,
 ) -> ParsedDelivery:
     """``repo:push``: each branch update's range goes to the diffstat API; deleted refs and tags change no files."""
     repository = payload.get("repository")
@@ -338,6 +364,9 @@ def parse_bitbucket_cloud(
             continue
         if new.get("type") not in ("branch", "named_branch"):
             ignored.append(f"push.changes[{position}]: {new.get('type')} {new.get('name')} ignored")
+            continue
+        if not branch_is_indexed(str(new.get("name")), branches):
+            ignored.append(f"{new.get('name')}: branch not indexed (indexed: {', '.join(branches)})")
             continue
         until = _text((new.get("target") or {}).get("hash"), f"push.changes[{position}].new.target.hash")
         since = (old.get("target") or {}).get("hash") if isinstance(old, dict) else None
@@ -374,6 +403,7 @@ def parse_bitbucket_server(
     delivery_id: str | None,
     source: ChangedFilesSource | None,
     server_url: str | None = None,
+    branches: Sequence[str] = DEFAULT_BITBUCKET_BRANCHES,
 ) -> ParsedDelivery:
     """``repo:refs_changed``: ADD/UPDATE of a branch goes to the changes API for fromHash..toHash; DELETE is ignored."""
     repository = payload.get("repository")
@@ -394,6 +424,9 @@ def parse_bitbucket_server(
             continue
         if ref.get("type", "BRANCH") != "BRANCH":
             ignored.append(f"{ref_id}: {ref.get('type')} ignored")
+            continue
+        if not branch_is_indexed(str(ref.get("displayId") or ref_id.removeprefix("refs/heads/")), branches):
+            ignored.append(f"{ref_id}: branch not indexed (indexed: {', '.join(branches)})")
             continue
         until = _text(change.get("toHash"), f"changes[{position}].toHash")
         since = change.get("fromHash") if change.get("fromHash") not in (None, "", ZERO_COMMIT) else None
@@ -467,13 +500,15 @@ def receive_webhook(
     globs: Sequence[str] = DEFAULT_RUNBOOK_GLOBS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     bitbucket_server_url: str | None = None,
+    branches: Sequence[str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Verify, parse and queue one delivery; return ``(HTTP status, JSON body)``.
 
     401 bad or missing signature (checked on the raw bytes before anything is parsed), 413 body over
     ``max_body_bytes``, 400 malformed JSON or payload, 404 unknown provider, 200 ping, 202 accepted (with how many
     changes were queued, or why none), 503 when the changes could not be queued (the provider retries). Nothing is
-    queued unless the whole delivery is valid; a redelivered delivery id is queued once.
+    queued unless the whole delivery is valid; a redelivered delivery id is queued once. ``branches`` are the
+    indexed branches (``*`` for all); by default GitHub's default branch and Bitbucket's main or master.
     """
     if provider not in SIGNATURE_HEADERS:
         return 404, {"message": f"unknown webhook provider {provider!r}: use github or bitbucket"}
@@ -487,13 +522,22 @@ def receive_webhook(
     try:
         payload = parse_json(raw_body)
         if provider == "github":
-            parsed = parse_github(header(headers, "x-github-event") or "", payload, globs, delivery_id)
+            parsed = parse_github(header(headers, "x-github-event") or "", payload, globs, delivery_id, branches)
         else:
             event = header(headers, "x-event-key") or str(payload.get("eventKey") or "")
             if event == "repo:push":
-                parsed = parse_bitbucket_cloud(payload, globs, delivery_id, changed_files)
+                parsed = parse_bitbucket_cloud(
+                    payload, globs, delivery_id, changed_files, branches or DEFAULT_BITBUCKET_BRANCHES
+                )
             elif event == "repo:refs_changed":
-                parsed = parse_bitbucket_server(payload, globs, delivery_id, changed_files, bitbucket_server_url)
+                parsed = parse_bitbucket_server(
+                    payload,
+                    globs,
+                    delivery_id,
+                    changed_files,
+                    bitbucket_server_url,
+                    branches or DEFAULT_BITBUCKET_BRANCHES,
+                )
             elif event == "diagnostics:ping":
                 parsed = ParsedDelivery(status=200, event=event, message="pong")
             else:

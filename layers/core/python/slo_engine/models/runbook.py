@@ -24,6 +24,7 @@ class RunbookChunk(BaseModel):
     chunk_index: int = 0
     services: list[str] = Field(default_factory=list)
     resolution: Resolution | None = None
+    link: str | None = Field(default=None, description="the source at its commit (GitHub / Bitbucket web URL)")
 
     @property
     def key(self) -> str:

@@ -66,3 +66,16 @@ class DynamoDbApprovalStore:
         except self._client.exceptions.ConditionalCheckFailedException as error:
             raise ApprovalAlreadyDecidedError(self.get(approval_id) or current) from error
         return closed
+
+    def list_pending(self) -> list[PendingApproval]:
+        """Pending approvals, oldest first (the Approvals table's ``by-status`` index)."""
+        from boto3.dynamodb.conditions import Key
+
+        kwargs: dict[str, Any] = {"IndexName": "by-status", "KeyConditionExpression": Key("status").eq("pending")}
+        found: list[PendingApproval] = []
+        while True:
+            page = self._table.query(**kwargs)
+            found += [PendingApproval.model_validate_json(i["doc"]) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

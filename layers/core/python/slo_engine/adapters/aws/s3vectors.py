@@ -20,7 +20,7 @@ PUT_BATCH = 500
 GET_BATCH = 100
 MAX_TOP_K = 100
 TEXT_METADATA_CHARS = 2000
-NON_FILTERABLE_KEYS = ["heading", "text", "resolution", "content_hash", "embedder"]
+NON_FILTERABLE_KEYS = ["heading", "text", "resolution", "content_hash", "embedder", "link"]
 
 
 class S3VectorsRunbookIndex:
@@ -180,6 +180,8 @@ class S3VectorsRunbookIndex:
             "content_hash": digest,
             "embedder": self.embedder.name,
         }
+        if chunk.link:
+            metadata["link"] = chunk.link
         if chunk.services:
             metadata["services"] = [service.lower() for service in chunk.services]
         if chunk.chunk_index == 0:
@@ -195,5 +197,6 @@ class S3VectorsRunbookIndex:
             score=round(score, 4),
             resolution=Resolution.model_validate(json.loads(resolution)) if resolution else None,
             repository=str(metadata.get("repository", "local")),
+            link=metadata.get("link") or None,
             text=str(metadata.get("text", ""))[:600],
         )

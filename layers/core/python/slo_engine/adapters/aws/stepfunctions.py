@@ -1,4 +1,5 @@
-"""``ports.TaskResumer`` over Step Functions: SendTaskSuccess with the decision, SendTaskFailure for a rejection."""
+"""``ports.TaskResumer`` over Step Functions: SendTaskSuccess with the decision, SendTaskFailure for a rejection,
+SendTaskHeartbeat while a human has not decided yet."""
 
 from __future__ import annotations
 
@@ -22,3 +23,6 @@ class StepFunctionsResumer:
 
     def fail(self, task_token: str, error: str, cause: str) -> None:
         self._client.send_task_failure(taskToken=task_token, error=error[:ERROR_LIMIT], cause=cause[:CAUSE_LIMIT])
+
+    def heartbeat(self, task_token: str) -> None:
+        self._client.send_task_heartbeat(taskToken=task_token)

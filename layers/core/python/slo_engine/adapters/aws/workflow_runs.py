@@ -55,7 +55,7 @@ class StepFunctionsWorkflowRuns:
             error = f"{execution['status']}: {execution.get('error', '')} {execution.get('cause', '')}".strip()
         return RunRecord(
             id=run_id,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             requested_by=str(request.get("requested_by", "unknown")),
             created_at=execution["startDate"],
             request=request,

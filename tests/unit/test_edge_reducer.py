@@ -1,0 +1,134 @@
+"""The Python edge reducer: log levels of real-world formats, the keep/drop rule, spans to RawEvent records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from slo_engine.ingest.edge_reducer import SpanReduction, classify_line, reduce_log_lines, reduce_spans
+from slo_engine.models.snapshot import RawEvent
+
+REAL_WORLD_LINES = [
+    ("[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties", "INFO"),
+    ("[Sun Dec 04 04:51:18 2005] [error] mod_jk child workerEnv in error state 6", "ERROR"),
+    ("[Wed Oct 11 14:32:52.123456 2000] [core:warn] [pid 35708:tid 4328636416] AH00111: Config variable", "WARN"),
+    ("2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster", "INFO"),
+    ("081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_388 terminating", "INFO"),
+    ("081109 204005 35 WARN dfs.FSNamesystem: BLOCK* NameSystem.addStoredBlock: blockMap updated", "WARN"),
+    (
+        "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server "
+        '[req-38101a0b] 10.11.10.1 "GET /v2/54fadb412c4e40cdbaed9335e4c35a9e/servers/detail HTTP/1.1"',
+        "INFO",
+    ),
+    ("17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal handlers", "INFO"),
+    ("2015-10-18 18:01:47,978 error [main] lowercase level after the timestamp", "ERROR"),
+    ("2024-01-01 12:00:00,123 - app - CRITICAL - database down", "FATAL"),
+    ("WARNING:root:disk almost full", "WARN"),
+    ('level=debug msg="cache miss" key=42', "DEBUG"),
+    ('{"level": "Warn", "msg": "slow"}', "WARN"),
+    ('{"severity": "TRACE", "msg": "enter"}', "TRACE"),
+    ("E1109 20:36:15.123456  1234 main.cc:12] check failed", "ERROR"),
+]
+
+
+@pytest.mark.parametrize(("line", "level"), REAL_WORLD_LINES)
+def test_the_level_of_common_log_formats_is_recognised(line: str, level: str) -> None:
+    assert classify_line(line) == level
+
+
+def test_a_level_word_inside_the_message_is_not_taken_for_the_level() -> None:
+    assert classify_line("Connection reset while reading the info page") is None
+
+
+def test_info_and_below_are_dropped_warn_and_above_kept_and_unparsed_lines_kept() -> None:
+    report, kept = reduce_log_lines(["x INFO a", "x DEBUG b", "x WARN c", "x ERROR d", "no level here", ""])
+    assert report.as_dict() == {
+        "lines": 5,
+        "kept": 3,
+        "dropped": 2,
+        "by_level": {"DEBUG": 1, "INFO": 1, "WARN": 1, "ERROR": 1},
+        "unparsed": 1,
+    }
+    assert kept == ["x WARN c", "x ERROR d", "no level here"]
+
+
+def test_edge_reduce_cli_prints_the_contract_fields(tmp_path: Path) -> None:
+    logs = tmp_path / "app.log"
+    logs.write_text("\n".join(line for line, _ in REAL_WORLD_LINES) + "\nplain text\n\xff\xfe broken bytes\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "slo_engine.cli", "edge-reduce", "--logs", str(logs), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer = json.loads(done.stdout)
+    assert set(answer) == {"lines", "kept", "dropped", "by_level", "unparsed"}
+    assert answer["lines"] == len(REAL_WORLD_LINES) + 2
+    assert answer["kept"] + answer["dropped"] == answer["lines"]
+    assert answer["unparsed"] == 2
+
+
+def test_edge_reduce_cli_exits_2_for_a_missing_file(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "slo_engine.cli", "edge-reduce", "--logs", str(tmp_path / "missing.log")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_server_and_client_spans_become_raw_events() -> None:
+    spans = [
+        {"service.name": "cart", "kind": "SPAN_KIND_SERVER", "start_time_unix_nano": 1_793_491_200_123_456_789,
+         "end_time_unix_nano": 1_793_491_200_173_456_789, "status": {"code": "STATUS_CODE_ERROR"}},
+        {"service": "cart", "kind": "client", "peer": "payments", "timestamp": "2026-11-01T00:00:01Z",
+         "duration_ms": 12.5},
+    ]  # fmt: skip
+    events = list(reduce_spans(spans))
+    assert events[0] == {
+        "service": "cart",
+        "timestamp": "2026-11-01T00:00:00.123Z",
+        "duration_ms": pytest.approx(50.0),
+        "error": True,
+        "peer": None,
+    }
+    assert events[1]["peer"] == "payments" and events[1]["error"] is False
+    for event in events:
+        RawEvent.model_validate(event)
+
+
+def test_otlp_attribute_lists_are_read() -> None:
+    span = {
+        "kind": 3,
+        "attributes": [
+            {"key": "service.name", "value": {"stringValue": "web"}},
+            {"key": "peer.service", "value": {"stringValue": "auth"}},
+        ],
+        "start_time_unix_nano": "1793491200000000000",
+        "end_time_unix_nano": "1793491200004000000",
+    }
+    (event,) = reduce_spans([span])
+    assert (event["service"], event["peer"], event["duration_ms"]) == ("web", "auth", 4.0)
+
+
+def test_spans_that_are_not_requests_are_counted_with_their_reason() -> None:
+    report = SpanReduction()
+    spans = [
+        {"service": "cart", "kind": "internal", "timestamp": "2026-11-01T00:00:00Z", "duration_ms": 1},
+        {"service": "cart", "kind": "client", "timestamp": "2026-11-01T00:00:00Z", "duration_ms": 1},
+        {"kind": "server", "timestamp": "2026-11-01T00:00:00Z", "duration_ms": 1},
+        {"service": "cart", "kind": "server", "timestamp": "2026-11-01T00:00:00Z", "duration_ms": -3},
+        "not a span",
+    ]
+    assert list(reduce_spans(spans, report)) == []  # type: ignore[arg-type]
+    assert report.spans == 5 and report.events == 0
+    assert report.skipped == {
+        "internal span (not a request)": 1,
+        "client span without peer.service": 1,
+        "no service name": 1,
+        "invalid duration_ms": 1,
+        "not an object": 1,
+    }
