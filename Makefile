@@ -42,9 +42,10 @@ test: $(DEV_STAMP) chromium promtool
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# promtool (Debian package prometheus) checks the exported Prometheus rules; only when it is missing.
+# promtool (Debian package prometheus) checks the exported Prometheus rules, and the ingestion tests start the
+# prometheus server itself (127.0.0.1, temp dir); installed only when one of them is missing.
 promtool:
-	@command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
+	@(command -v promtool && command -v prometheus) >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
 
 test-fast: $(DEV_STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow"
@@ -69,7 +70,8 @@ bench: $(DEV_STAMP)
 
 layer: | $(PY)
 	rm -rf layers/deps/python/*/ && $(PIP) install -q -r layers/deps/requirements.txt \
-	  --target layers/deps/python --platform manylinux2014_aarch64 --implementation cp \
+	  --target layers/deps/python --platform manylinux2014_aarch64 --platform manylinux_2_34_aarch64 \
+	  --implementation cp \
 	  --python-version 3.12 --only-binary=:all: --upgrade
 
 clean:

@@ -186,11 +186,12 @@ def snapshot_query_sql(settings: JobSettings) -> str:
     cumulative = [f"cu{i}" for i in range(len(bounds))]
     per_bucket = [cumulative[0]] + [f"{cumulative[i]} - {cumulative[i - 1]}" for i in range(1, len(bounds))]
     per_bucket.append(f"requests - {cumulative[-1]}")
-    edge_piece = "JSON_STRING(other) || ':{{\"requests\":' || CAST(n AS STRING) || ',\"errors\":' || CAST(e AS STRING) || '}}'"
-    edges = (
-        "'{{' || COALESCE(LISTAGG(CASE WHEN role = '{role}' THEN " + edge_piece + " END, ','), '') || '}}'"
+    edge_piece = (
+        "JSON_STRING(other) || ':{{\"requests\":' || CAST(n AS STRING) || ',\"errors\":' || CAST(e AS STRING) || '}}'"
     )
+    edges = "'{{' || COALESCE(LISTAGG(CASE WHEN role = '{role}' THEN " + edge_piece + " END, ','), '') || '}}'"
     quantiles = {q: _quantile_sql(bounds, q) for q in settings.quantiles}
+    error_pct = "CASE WHEN requests = 0 THEN CAST(NULL AS DOUBLE) ELSE 100.0E0 * errors / requests END"
     bounds_json = json.dumps([float(b) for b in bounds])
     counts_json = " || ',' || ".join(f"CAST({b} AS STRING)" for b in per_bucket)
     quantile_fields = " || ".join(
@@ -228,7 +229,7 @@ def snapshot_query_sql(settings: JobSettings) -> str:
         || ',"window_seconds":{settings.window_seconds}'
         || ',"requests":' || CAST(requests AS STRING)
         || ',"errors":' || CAST(errors AS STRING)
-        || ',"error_pct":' || {_json_double("CASE WHEN requests = 0 THEN CAST(NULL AS DOUBLE) ELSE 100.0E0 * errors / requests END")}
+        || ',"error_pct":' || {_json_double(error_pct)}
         || ',"latency_ms":{{"bounds":{bounds_json},"counts":[' || {counts_json} || ']}}'
         || {quantile_fields}
         || ',"upstream":' || upstream
@@ -309,7 +310,11 @@ def stream_table_environment(parallelism: int = 1) -> Any:
     env = StreamExecutionEnvironment.get_execution_environment(configuration)
     env.set_parallelism(parallelism)
     t_env = StreamTableEnvironment.create(
-        env, environment_settings=EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(configuration).build()
+        env,
+        environment_settings=EnvironmentSettings.new_instance()
+        .in_streaming_mode()
+        .with_configuration(configuration)
+        .build(),
     )
     t_env.get_config().set("table.local-time-zone", "UTC")
     return t_env

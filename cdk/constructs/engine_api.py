@@ -6,8 +6,6 @@ served by the api Lambda, and the public HMAC-signed approval-link routes served
 
 from __future__ import annotations
 
-import json
-
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
@@ -72,17 +70,6 @@ class EngineApi(Construct):
             },
         )
         state_machine.grant_start_execution(self.handler.role)
-        state_machine.grant_execution(self.handler.role, "states:DescribeExecution")  # GET /recommendations/{run}
-        machine_name = json.dumps(
-            cdk.Stack.of(self).resolve(cdk.Fn.select(6, cdk.Fn.split(":", state_machine.state_machine_arn))),
-            separators=(",", ":"),
-        )
-        nag.acknowledge(
-            self.handler.role,
-            f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine_name}:*]",
-            "DescribeExecution on the executions of the one recommendation state machine: execution names are run "
-            "ids made at run time (GET /recommendations/{id} reads a run's status and output).",
-        )
         tables.recommendations.grant(self.handler.role, "read")
         tables.approvals.grant(self.handler.role, "read")
         tables.context.grant(self.handler.role, "read")

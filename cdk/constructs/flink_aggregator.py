@@ -130,12 +130,18 @@ class FlinkAggregator(Construct):
                             "TelemetryStream",
                             {
                                 "stream.name": source.stream_name,
+                                "stream.arn": source.stream_arn,
                                 "aws.region": stack.region,
                                 "flink.stream.initpos": "LATEST",
                             },
                         ),
                         _property_group(
-                            "SnapshotStream", {"stream.name": sink.stream_name, "aws.region": stack.region}
+                            "SnapshotStream",
+                            {
+                                "stream.name": sink.stream_name,
+                                "stream.arn": sink.stream_arn,
+                                "aws.region": stack.region,
+                            },
                         ),
                         _property_group(
                             "Aggregation",

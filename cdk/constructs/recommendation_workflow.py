@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -146,6 +147,29 @@ class RecommendationWorkflow(Construct):
             )
         )
         nag.state_machine_log_delivery(self.state_machine.role)
+
+        # Nobody heartbeats a waiting task token by itself: this schedule keeps open approvals alive (SendTaskHeartbeat)
+        # until their links expire, so HeartbeatSeconds bounds a stuck notifier, not a human's think time.
+        self.approval_heartbeat = EngineFunction(
+            self,
+            "ApprovalHeartbeat",
+            handler_folder="approval_heartbeat",
+            description="Sends task heartbeats for pending human approvals while their links are valid",
+            config=config,
+            layers=layers,
+            environment={tables.approvals.environment_variable: tables.approvals.table.table_name},
+            timeout=cdk.Duration.seconds(60),
+        )
+        tables.approvals.grant(self.approval_heartbeat.role, "read")
+        self.state_machine.grant_task_response(self.approval_heartbeat.role)
+        every = cdk.Duration.minutes(max(1, reasoning.approval_heartbeat_seconds // 120))
+        self.approval_heartbeat_schedule = events.Rule(
+            self,
+            "ApprovalHeartbeatSchedule",
+            description="Heartbeat pending approvals twice per HumanApproval heartbeat interval",
+            schedule=events.Schedule.rate(every),
+            targets=[targets.LambdaFunction(self.approval_heartbeat.function, retry_attempts=2, max_event_age=every)],
+        )
 
     def _grant(
         self,

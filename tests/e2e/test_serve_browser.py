@@ -110,3 +110,33 @@ def test_deciding_the_same_recommendation_again_shows_already_decided(server: Lo
     )
     assert reply.status == 409 and "already approved" in reply.text()
     assert server.api.engine.state.get_recommendation(decided.id).status.value == "approved"  # type: ignore[union-attr]
+
+
+def test_a_signed_approval_link_opens_the_approval_page_and_the_decision_is_finalized_and_audited(
+    server: LocalApiServer, page: object
+) -> None:
+    from playwright.sync_api import Page, expect
+    from slo_engine.api.models import StartRecommendationRequest
+
+    assert isinstance(page, Page)
+    started = server.api.runs.start(StartRecommendationRequest(services=["search"]), "setup")
+    run = server.api.runs.wait(started.id, timeout=120)
+    assert run is not None and run.status == "succeeded"
+    approvals = server.api.approvals()
+    opened = approvals.open_approval({"taskToken": "token-e2e", "executionId": run.id, "state": run.doc})
+    review = approvals.links(opened["approval_id"], opened["expires"])["review"]
+    assert review.startswith(server.url + "/approvals/")
+
+    page.goto(review)
+    page.fill("input[name=by]", "Erin Approver")
+    page.fill("textarea[name=reason]", "matches the error budget we can afford")
+    page.click("button[value=approve]")
+    expect(page.locator("body")).to_contain_text("Approved")
+
+    ids = run.doc["summary"]["recommendation_ids"]
+    decided = [server.api.engine.state.get_recommendation(i) for i in ids]
+    assert all(r is not None and r.status.value == "approved" and r.decided_by == "Erin Approver" for r in decided)
+    (event,) = server.api.service.audit.for_actor("Erin Approver")
+    assert (event.action, event.target_id) == ("approval.approve", opened["approval_id"])
+    page.goto(review)  # the link works once
+    expect(page.locator("body")).to_contain_text("already approved by Erin Approver")

@@ -127,3 +127,30 @@ def test_prometheus_workspace_exists_and_the_sink_may_remote_write_to_it(assembl
             )
         },
     )
+
+
+def test_flink_job_gets_both_stream_arns_for_the_kinesis_table_connector(assembly: CloudAssembly) -> None:
+    template = assembly.templates[assembly.stack_name("Ingestion")]
+    resources = template["Resources"]
+    application = next(r for r in resources.values() if r["Type"] == "AWS::KinesisAnalyticsV2::Application")
+    groups = {
+        g["PropertyGroupId"]: g["PropertyMap"]
+        for g in application["Properties"]["ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]
+    }
+    for group, stream in (("TelemetryStream", "Telemetry"), ("SnapshotStream", "Snapshots")):
+        logical_id, attribute = groups[group]["stream.arn"]["Fn::GetAtt"]
+        assert stream in logical_id and attribute == "Arn"
+
+
+def test_flink_runtime_matches_the_pyflink_version_the_tests_run() -> None:
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    runtime = json.loads((root / "cdk.json").read_text())["context"]["slo-engine"]["flink"]["runtime"]
+    pinned = next(
+        line.split("==")[1].split()[0]
+        for line in (root / "requirements-dev.txt").read_text().splitlines()
+        if line.startswith("apache-flink==")
+    )
+    assert runtime == "FLINK-" + "_".join(pinned.split(".")[:2])

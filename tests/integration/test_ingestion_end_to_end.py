@@ -109,11 +109,11 @@ def test_promql_reads_back_exactly_the_requests_and_errors_of_the_input(pipeline
     promql: PromQLClient = pipeline["promql"]
     by_service = {
         r["metric"]["service"]: float(r["value"][1])
-        for r in promql.query(f"sum by (service) (increase(slo_requests_total[{span}s]))", end - 0.001)
+        for r in promql.query(f"sum by (service) (sum_over_time(slo_requests_total[{span}s]))", end - 0.001)
     }
     errors = {
         r["metric"]["service"]: float(r["value"][1])
-        for r in promql.query(f"sum by (service) (increase(slo_errors_total[{span}s]))", end - 0.001)
+        for r in promql.query(f"sum by (service) (sum_over_time(slo_errors_total[{span}s]))", end - 0.001)
     }
     assert {k: v for k, v in by_service.items() if v} == {k: float(v) for k, v in served.items()}
     assert {k: v for k, v in errors.items() if v} == {k: float(v) for k, v in failed.items()}

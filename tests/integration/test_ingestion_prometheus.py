@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from ingestion_support import PrometheusServer, start_prometheus
 from slo_engine.adapters.prometheus import (
-    PromQLClient,
     PrometheusError,
     PrometheusMetricStore,
+    PromQLClient,
     RemoteWriteClient,
     TimeSeries,
 )
@@ -57,7 +57,7 @@ def last_ms(history: list[ServiceSnapshot]) -> float:
 
 
 def span(history: list[ServiceSnapshot]) -> int:
-    return int(round(last_ms(history) + 0.001 - min(s.epoch_seconds for s in history)))
+    return round(last_ms(history) + 0.001 - min(s.epoch_seconds for s in history))
 
 
 def test_increase_over_the_history_equals_the_written_request_and_error_counts(
@@ -137,7 +137,9 @@ def test_the_recommender_gives_the_same_slos_from_prometheus_as_from_the_embedde
 
     def recommend(engine: Engine) -> list[dict[str, Any]]:
         engine.graph.upsert_services([ServiceNode(name=name, tier=2) for name in SERVICES])
-        engine.graph.upsert_dependencies([Dependency.model_validate({"from": "checkout", "to": "payments", "kind": "hard"})])
+        engine.graph.upsert_dependencies(
+            [Dependency.model_validate({"from": "checkout", "to": "payments", "kind": "hard"})]
+        )
         result = run_workflow(engine, approve="auto", window_days=1)
         keep = ("service", "sli", "target", "attained", "events", "dependency_ceiling", "threshold_ms")
         return sorted(({k: r.public().get(k) for k in keep} for r in result.recommendations), key=str)

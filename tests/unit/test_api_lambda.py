@@ -160,3 +160,28 @@ def test_the_dynamodb_audit_log_appends_and_answers_by_service_and_actor(monkeyp
         assert [e.action for e in log.for_service("cart")] == ["feedback.submit", "recommendation.approve"]
         assert [e.service for e in log.for_actor("alice")] == ["search", "cart"]
         assert log.for_actor("nobody") == []
+
+
+def test_step_functions_runs_start_an_execution_named_by_the_run_and_read_it_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto import mock_aws
+    from slo_engine.adapters.aws.workflow_runs import StepFunctionsWorkflowRuns
+    from slo_engine.api.models import StartRecommendationRequest
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        client = boto3.client("stepfunctions")
+        machine = client.create_state_machine(
+            name="recommendation",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/states",
+        )["stateMachineArn"]
+        runs = StepFunctionsWorkflowRuns(machine, client=client)
+        started = runs.start(StartRecommendationRequest(services=["cart"], window_days=14), "backstage")
+        read = runs.get(started.id)
+        assert read is not None and read.id == started.id
+        assert read.request["services"] == ["cart"] and read.requested_by == "backstage"
+        assert runs.get("run-0000000000000000") is None
+        assert runs.get("rec-abc") is None

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from slo_engine.ingest.edge_reducer import SpanReduction, classify_line, reduce_log_lines, reduce_spans
@@ -132,3 +133,56 @@ def test_spans_that_are_not_requests_are_counted_with_their_reason() -> None:
         "invalid duration_ms": 1,
         "not an object": 1,
     }
+
+
+# ---- the collector sidecar configuration (otel/collector.yaml) --------------------------------------------------
+
+COLLECTOR = Path(__file__).resolve().parents[2] / "otel" / "collector.yaml"
+
+
+@pytest.fixture(scope="module")
+def collector() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(COLLECTOR.read_text(encoding="utf-8"))
+
+
+def test_every_pipeline_component_is_defined_in_its_section(collector: dict[str, Any]) -> None:
+    connectors = set(collector.get("connectors", {}))
+    for name, pipeline in collector["service"]["pipelines"].items():
+        for role, section in (("receivers", "receivers"), ("processors", "processors"), ("exporters", "exporters")):
+            defined = set(collector.get(section, {})) | (connectors if role != "processors" else set())
+            missing = set(pipeline.get(role, [])) - defined
+            assert not missing, f"pipeline {name} uses undefined {role}: {sorted(missing)}"
+
+
+def test_every_connector_is_an_exporter_of_one_pipeline_and_a_receiver_of_another(collector: dict[str, Any]) -> None:
+    pipelines = collector["service"]["pipelines"].values()
+    for connector in collector["connectors"]:
+        assert any(connector in p.get("exporters", []) for p in pipelines), connector
+        assert any(connector in p.get("receivers", []) for p in pipelines), connector
+
+
+def test_the_log_filter_drops_below_warn_but_keeps_logs_without_a_severity(collector: dict[str, Any]) -> None:
+    (condition,) = collector["processors"]["filter/drop_below_warn"]["logs"]["log_record"]
+    assert "severity_number < SEVERITY_NUMBER_WARN" in condition
+    assert "severity_number != SEVERITY_NUMBER_UNSPECIFIED" in condition
+
+
+def test_span_histograms_use_the_snapshot_bucket_bounds(collector: dict[str, Any]) -> None:
+    from slo_engine.models.snapshot import DEFAULT_LATENCY_BOUNDS_MS
+
+    def milliseconds(text: str) -> float:
+        return float(text[:-2]) if text.endswith("ms") else float(text[:-1]) * 1000
+
+    buckets = collector["connectors"]["spanmetrics"]["histogram"]["explicit"]["buckets"]
+    assert [milliseconds(b) for b in buckets] == list(DEFAULT_LATENCY_BOUNDS_MS)
+    assert [milliseconds(b) for b in collector["connectors"]["servicegraph"]["latency_histogram_buckets"]] == list(
+        DEFAULT_LATENCY_BOUNDS_MS
+    )
+
+
+def test_tail_sampling_keeps_errors_and_slow_traces(collector: dict[str, Any]) -> None:
+    policies = {p["type"]: p for p in collector["processors"]["tail_sampling"]["policies"]}
+    assert policies["status_code"]["status_code"]["status_codes"] == ["ERROR"]
+    assert policies["latency"]["latency"]["threshold_ms"] > 0

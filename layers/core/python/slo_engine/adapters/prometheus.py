@@ -5,8 +5,9 @@ with botocore, imported lazily). The WriteRequest protobuf is encoded by hand (f
 code would tie the layer to one protobuf runtime, and apache-beam (PyFlink) pins another. Snappy: ``cramjam``.
 
 Each snapshot becomes, per series, two samples: 0 at the window's start and the window's count at its last
-millisecond. The counter so resets every window, which keeps writes idempotent and stateless (no running totals)
-while ``increase``/``rate`` over a range ending on a window's last millisecond sum the windows exactly, and
+millisecond. The counter so resets every window, which keeps writes idempotent and stateless (no running totals):
+``sum_over_time(x[R])`` is the exact count over any range; ``increase``/``rate`` are exact over a range that ends on
+the last millisecond of a written window of the series (elsewhere Prometheus extrapolates, as for any counter);
 ``histogram_quantile`` works on the ``le`` buckets.
 """
 
@@ -93,9 +94,7 @@ def snapshot_series(snapshot: ServiceSnapshot) -> list[TimeSeries]:
     last_ms = start_ms + snapshot.window_seconds * 1000 - 1
 
     def counter(name: str, value: int, **labels: str) -> TimeSeries:
-        return TimeSeries(
-            (("__name__", name), *labels.items()), ((start_ms, 0.0), (last_ms, float(value)))
-        )
+        return TimeSeries((("__name__", name), *labels.items()), ((start_ms, 0.0), (last_ms, float(value))))
 
     service = snapshot.service
     series = [counter(REQUESTS, snapshot.requests, service=service), counter(ERRORS, snapshot.errors, service=service)]
@@ -125,7 +124,7 @@ def urllib_transport(timeout: float = 30.0) -> Transport:
     def send(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
         request = urllib.request.Request(url, data=body, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured URL
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return int(response.status), response.read()
         except urllib.error.HTTPError as error:
             return int(error.code), error.read()
@@ -177,7 +176,9 @@ class RemoteWriteClient:
                 },
             )
             if status >= 300:
-                raise PrometheusError(f"remote write to {self.url} answered {status}: {body[:300].decode(errors='replace')}")
+                raise PrometheusError(
+                    f"remote write to {self.url} answered {status}: {body[:300].decode(errors='replace')}"
+                )
             sent += sum(len(s.samples) for s in chunk)
         return sent
 
@@ -273,7 +274,9 @@ class PrometheusMetricStore:
         report.written = len(accepted)
         return report
 
-    def _window_samples(self, selector: str, at: float, span: int) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+    def _window_samples(
+        self, selector: str, at: float, span: int
+    ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
         """Raw (timestamp s, value) samples of ``selector`` over ``span`` seconds up to ``at``: window ends only."""
         found = []
         for item in self._query.query(f"{selector}[{span}s]", at):

@@ -50,6 +50,12 @@ class Unprocessable(ApiError):
     status = 422
 
 
+class Unavailable(ApiError):
+    """A backing service refused or is missing a permission; retrying will not help until it is fixed."""
+
+    status = 503
+
+
 class Throttled(ApiError):
     status = 429
 

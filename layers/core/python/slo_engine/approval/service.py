@@ -88,18 +88,7 @@ class ApprovalService:
         return build_approval_message(approval, self.links(approval.approval_id, int(approval.expires_at.timestamp())))
 
     def heartbeat_pending(self) -> dict[str, Any]:
-        """SendTaskHeartbeat for every open approval whose links are still valid (run on a schedule shorter than the
-        state's HeartbeatSeconds); a workflow that stopped waiting is reported, not retried."""
-        sent, gone = 0, []
-        for approval in self.store.list_pending():
-            if self.clock() >= approval.expires_at.timestamp():
-                continue
-            try:
-                self.resumer.heartbeat(approval.task_token)
-                sent += 1
-            except Exception as error:  # TaskTimedOut / TaskDoesNotExist: the execution is over
-                gone.append(f"{approval.approval_id}: {type(error).__name__}")
-        return {"heartbeats": sent, "not_waiting": gone}
+        return heartbeat_pending_approvals(self.store, self.resumer, self.clock)
 
     # --- the pages -------------------------------------------------------------------------------------
 
@@ -234,3 +223,20 @@ def _already_decided(approval: PendingApproval) -> str:
         f"This approval was already {approval.status.value} by {approval.decided_by or 'someone'} ({when}). "
         "Approval links work once.",
     )
+
+
+def heartbeat_pending_approvals(
+    store: ApprovalStore, resumer: TaskResumer, clock: Callable[[], float] = time.time
+) -> dict[str, Any]:
+    """SendTaskHeartbeat for every open approval whose links are still valid. Run it on a schedule shorter than the
+    HumanApproval state's HeartbeatSeconds; a workflow that stopped waiting is reported, not retried."""
+    sent, gone = 0, []
+    for approval in store.list_pending():
+        if clock() >= approval.expires_at.timestamp():
+            continue
+        try:
+            resumer.heartbeat(approval.task_token)
+            sent += 1
+        except Exception as error:  # TaskTimedOut / TaskDoesNotExist: the execution is over
+            gone.append(f"{approval.approval_id}: {type(error).__name__}")
+    return {"heartbeats": sent, "not_waiting": gone}

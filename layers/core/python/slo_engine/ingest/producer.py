@@ -107,7 +107,9 @@ class StreamProducer:
             self._send_batch(batch, report)
         return report
 
-    def send_json(self, documents: Iterable[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], str]) -> ProduceReport:
+    def send_json(
+        self, documents: Iterable[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], str]
+    ) -> ProduceReport:
         """JSON documents (compact, one per record) keyed by ``key`` (e.g. the service, to keep its order)."""
         records: list[StreamRecord] = []
         refused: list[str] = []
@@ -128,7 +130,7 @@ class StreamProducer:
             report.attempts += 1
             try:
                 outcomes = self._transport.put_batch(pending)
-            except Exception as error:  # noqa: BLE001 - a whole-call failure retries the whole batch
+            except Exception as error:
                 outcomes = [f"{type(error).__name__}: {error}"] * len(pending)
             if len(outcomes) != len(pending):
                 outcomes = [f"transport answered {len(outcomes)} results for {len(pending)} records"] * len(pending)

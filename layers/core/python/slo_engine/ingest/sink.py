@@ -59,9 +59,7 @@ def parse_snapshot(data: bytes | str, where: str = "record") -> ServiceSnapshot:
     try:
         return ServiceSnapshot.model_validate(document)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'snapshot'}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'snapshot'}: {e['msg']}" for e in error.errors())
         raise SnapshotRejectedError(f"{where}: {problems}") from error
 
 

@@ -28,6 +28,7 @@ from slo_engine.api.service import ApiService
 from slo_engine.embedded.audit_log import SqliteAuditLog
 from slo_engine.engine import Engine
 from slo_engine.models import RecommendationStatus
+from slo_engine.models.audit import AuditEvent
 from slo_engine.server import pages
 from slo_engine.server.security import (
     SESSION_COOKIE,
@@ -265,6 +266,19 @@ class LocalApi:
             user_agent=headers.get("user-agent"),
         )
         status, page, content_type = handle(request, None, self.approvals())
+        if method == "POST" and status == 200 and request.form.get("action") in ("approve", "reject"):
+            approval = self.approvals().store.get(approval_id)
+            self.service.audit.append(
+                AuditEvent(
+                    actor=(request.form.get("by") or "unknown")[:400],
+                    actor_kind="person",
+                    action=f"approval.{request.form['action']}",
+                    service=",".join(approval.services)[:200] if approval else "*",
+                    target_id=approval_id,
+                    detail={"reason": request.form.get("reason", "")[:500], "via": "signed link"},
+                    source_ip=ip,
+                )
+            )
         return Reply(status, page.encode(), content_type)
 
     def approvals(self) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from slo_engine.api.errors import Unavailable
 from slo_engine.api.models import StartRecommendationRequest
 from slo_engine.api.runs import RunRecord, new_run_id
 
@@ -43,10 +44,16 @@ class StepFunctionsWorkflowRuns:
     def get(self, run_id: str) -> RunRecord | None:
         if not run_id.startswith("run-"):
             return None
+        from botocore.exceptions import ClientError
+
         try:
             execution = self._client.describe_execution(executionArn=self._execution_arn(run_id))
         except self._client.exceptions.ExecutionDoesNotExist:
             return None
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "AccessDeniedException":
+                raise Unavailable("this API may not read workflow runs (it needs states:DescribeExecution)") from error
+            raise
         request = json.loads(execution.get("input") or "{}").get("request", {})
         output = json.loads(execution.get("output") or "{}")
         status = _STATUS.get(execution["status"], "failed")
