@@ -161,7 +161,9 @@ class RecommendationWorkflow(Construct):
             timeout=cdk.Duration.seconds(60),
         )
         tables.approvals.grant(self.approval_heartbeat.role, "read")
-        self.state_machine.grant_task_response(self.approval_heartbeat.role)
+        self.approval_heartbeat.add_to_policy(  # heartbeats only: it can never approve or reject
+            iam.PolicyStatement(actions=["states:SendTaskHeartbeat"], resources=[self.state_machine.state_machine_arn])
+        )
         every = cdk.Duration.minutes(max(1, reasoning.approval_heartbeat_seconds // 120))
         self.approval_heartbeat_schedule = events.Rule(
             self,

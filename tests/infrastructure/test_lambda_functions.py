@@ -48,8 +48,8 @@ def _constant(module: ast.Module, name: str) -> Any:
     return None
 
 
-def test_the_app_deploys_all_nineteen_functions(assembly: CloudAssembly) -> None:
-    assert len(_functions(assembly)) == 19
+def test_the_app_deploys_all_twenty_functions(assembly: CloudAssembly) -> None:
+    assert len(_functions(assembly)) == 20
 
 
 def test_every_function_is_arm64_with_active_tracing_on_the_configured_runtime(assembly: CloudAssembly) -> None:

@@ -191,7 +191,11 @@ def test_state_machine_role_invokes_exactly_the_workflow_functions(assembly: Clo
     for statement in role_statements(template, role_id):
         if "lambda:InvokeFunction" in as_list(statement["Action"]):
             invoked |= {resource["Fn::GetAtt"][0] for resource in as_list(statement["Resource"])}
-    functions = {logical_id for logical_id, _ in functions_by_folder(template).values()}
+    functions = {
+        logical_id
+        for folder, (logical_id, _) in functions_by_folder(template).items()
+        if folder != "approval_heartbeat"
+    }
     assert invoked == functions
     assert len(functions) == 12
 
@@ -204,3 +208,19 @@ def test_only_the_approval_callback_may_resume_the_workflow(assembly: CloudAssem
             if "states:SendTaskSuccess" in allowed_actions(role_statements(template, role)):
                 resumers.add(folder)
     assert resumers == {"approval_callback"}
+
+
+def test_pending_approvals_get_scheduled_heartbeats_from_a_function_that_cannot_decide(assembly: CloudAssembly) -> None:
+    template = assembly.templates[assembly.stack_name("Reasoning")]
+    logical_id, function = functions_by_folder(template)["approval_heartbeat"]
+    actions = allowed_actions(role_statements(template, function["Properties"]["Role"]["Fn::GetAtt"][0]))
+    assert "states:SendTaskHeartbeat" in actions
+    assert not {"states:SendTaskSuccess", "states:SendTaskFailure"} & set(actions)
+    rules = [r for r in template["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
+    targets = [
+        t["Arn"]["Fn::GetAtt"][0]
+        for r in rules
+        if "ScheduleExpression" in r["Properties"]
+        for t in r["Properties"]["Targets"]
+    ]
+    assert logical_id in targets

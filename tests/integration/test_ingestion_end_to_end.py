@@ -38,13 +38,15 @@ def as_span(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+@pytest.fixture(scope="session")
+def e2e_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
     yield from start_prometheus(tmp_path_factory.mktemp("prometheus-e2e"))
 
 
-@pytest.fixture(scope="module")
-def pipeline(prometheus: PrometheusServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="session")
+def pipeline(e2e_prometheus: PrometheusServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Session-scoped: the Flink run is the expensive part, run once per worker whatever the test order."""
+    prometheus = e2e_prometheus
     work = tmp_path_factory.mktemp("e2e")
     events = fleet_events(minutes=1, rate_scale=0.01, seed=5)
     with mock_aws():
@@ -80,7 +82,7 @@ def pipeline(prometheus: PrometheusServer, tmp_path_factory: pytest.TempPathFact
         replay = sink.write_records(lines)
         edge_items = dynamodb.scan(TableName="edges")["Items"]
         archived = s3.list_objects_v2(Bucket="snapshots").get("KeyCount", 0)
-        yield {
+        return {
             "events": events,
             "spans": spans,
             "produced": produced,

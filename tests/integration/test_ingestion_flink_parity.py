@@ -15,12 +15,12 @@ pytest.importorskip("pyflink")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("flink")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stream() -> MessyStream:
-    return messy_stream(fleet_events())
+    return messy_stream(fleet_events(minutes=1))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def flink_run(stream: MessyStream, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]], Any]:
     job = flink_job()
     work = tmp_path_factory.mktemp("flink-parity")
@@ -31,7 +31,7 @@ def flink_run(stream: MessyStream, tmp_path_factory: pytest.TempPathFactory) -> 
     return snapshots, report
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def embedded_run(stream: MessyStream) -> tuple[list[dict[str, Any]], SnapshotAggregator]:
     aggregator = SnapshotAggregator(clock=lambda: CLOCK_EPOCH_MS / 1000)
     snapshots: list[dict[str, Any]] = []

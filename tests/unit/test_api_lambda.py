@@ -185,3 +185,19 @@ def test_step_functions_runs_start_an_execution_named_by_the_run_and_read_it_bac
         assert read.request["services"] == ["cart"] and read.requested_by == "backstage"
         assert runs.get("run-0000000000000000") is None
         assert runs.get("rec-abc") is None
+
+
+def test_a_run_the_api_role_may_not_describe_is_a_503_naming_the_permission() -> None:
+    import boto3
+    from botocore.stub import Stubber
+    from slo_engine.adapters.aws.workflow_runs import StepFunctionsWorkflowRuns
+    from slo_engine.api.errors import error_response
+
+    client = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    runs = StepFunctionsWorkflowRuns("arn:aws:states:us-east-1:123456789012:stateMachine:recommendation", client=client)
+    with Stubber(client) as stub:
+        stub.add_client_error("describe_execution", service_error_code="AccessDeniedException", http_status_code=400)
+        with pytest.raises(Exception) as raised:
+            runs.get("run-0123456789abcdef")
+    status, body = error_response(raised.value)
+    assert status == 503 and "states:DescribeExecution" in body["message"]

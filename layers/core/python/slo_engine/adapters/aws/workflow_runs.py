@@ -50,16 +50,17 @@ class StepFunctionsWorkflowRuns:
             execution = self._client.describe_execution(executionArn=self._execution_arn(run_id))
         except self._client.exceptions.ExecutionDoesNotExist:
             return None
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "AccessDeniedException":
-                raise Unavailable("this API may not read workflow runs (it needs states:DescribeExecution)") from error
+        except ClientError as refused:
+            if refused.response.get("Error", {}).get("Code") == "AccessDeniedException":
+                missing = "this API may not read workflow runs (it needs states:DescribeExecution)"
+                raise Unavailable(missing) from refused
             raise
         request = json.loads(execution.get("input") or "{}").get("request", {})
         output = json.loads(execution.get("output") or "{}")
         status = _STATUS.get(execution["status"], "failed")
-        error = None
+        failure = None
         if status == "failed":
-            error = f"{execution['status']}: {execution.get('error', '')} {execution.get('cause', '')}".strip()
+            failure = f"{execution['status']}: {execution.get('error', '')} {execution.get('cause', '')}".strip()
         return RunRecord(
             id=run_id,
             status=status,
@@ -67,5 +68,5 @@ class StepFunctionsWorkflowRuns:
             created_at=execution["startDate"],
             request=request,
             doc=output if isinstance(output, dict) else {},
-            error=error,
+            error=failure,
         )

@@ -1,0 +1,1 @@
+"""Cloud adapters behind the ports (AWS, Bedrock, ...); each imports its driver lazily."""

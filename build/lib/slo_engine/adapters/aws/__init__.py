@@ -1,0 +1,1 @@
+"""AWS adapters behind the ports (DynamoDB, EventBridge, Cloud Map, Secrets Manager, ...); each imports boto3 lazily."""

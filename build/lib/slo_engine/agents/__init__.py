@@ -1,0 +1,1 @@
+"""The agents: each turns ports and numbers into a typed finding with evidence and a self-evaluation."""

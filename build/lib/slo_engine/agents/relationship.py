@@ -1,0 +1,112 @@
+"""Relationship Discovery: dependency ceilings, cycles and blast radius from the graph and observed edges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slo_engine.graph.analysis import blast_radius, build_digraph, dependency_cycles
+from slo_engine.graph.ceiling import Ceiling, fleet_ceilings, own_availability
+from slo_engine.models import AgentFinding, Evidence, SelfEvaluation, ServiceGraph
+from slo_engine.ports import GraphStore, MetricStore
+
+
+def current_graph(graph_store: GraphStore, metrics: MetricStore) -> ServiceGraph:
+    """Declared services and dependencies, plus services seen only in the metric store."""
+    services = {s.name: s for s in graph_store.services() if s.active}
+    from slo_engine.models import ServiceNode
+
+    for name in metrics.services():
+        services.setdefault(name, ServiceNode(name=name))
+    deps = [d for d in graph_store.dependencies() if d.from_ in services and d.to in services]
+    return ServiceGraph(services=list(services.values()), dependencies=deps)
+
+
+class RelationshipDiscoveryAgent:
+    def __init__(self, graph_store: GraphStore, metrics: MetricStore) -> None:
+        self._graph_store = graph_store
+        self._metrics = metrics
+        self._cache: tuple[ServiceGraph, dict[str, Ceiling], list[list[str]]] | None = None
+
+    def analyze_fleet(self) -> tuple[ServiceGraph, dict[str, Ceiling], list[list[str]]]:
+        if self._cache is not None:
+            return self._cache
+        graph = current_graph(self._graph_store, self._metrics)
+        availability: dict[str, float] = {}
+        own: dict[str, float] = {}
+        shares: dict[tuple[str, str], float] = {}
+        hard = {(d.from_, d.to) for d in graph.dependencies if d.kind == "hard"}
+        for node in graph.services:
+            requests, errors = self._metrics.totals(node.name)
+            if requests == 0:
+                continue
+            availability[node.name] = 1 - errors / requests
+            dependency_errors = 0
+            for edge in self._metrics.edges(node.name):
+                if edge.direction != "downstream":
+                    continue
+                shares[(node.name, edge.peer)] = min(1.0, edge.requests / requests)
+                if (node.name, edge.peer) in hard:
+                    dependency_errors += edge.errors
+            own[node.name] = own_availability(requests, errors, dependency_errors)
+        ceilings = fleet_ceilings(graph, own, availability, shares)
+        self._digraph = build_digraph(graph)
+        cycles = dependency_cycles(self._digraph)
+        self._cache = (graph, ceilings, cycles)
+        return self._cache
+
+    def discover(self, service: str) -> AgentFinding:
+        graph, ceilings, cycles = self.analyze_fleet()
+        ceiling = ceilings.get(service)
+        hard_deps = sorted(d.to for d in graph.dependencies if d.from_ == service and d.kind == "hard")
+        soft_deps = sorted(d.to for d in graph.dependencies if d.from_ == service and d.kind == "soft")
+        radius = blast_radius(self._digraph, service) if self._digraph.has_node(service) else []
+        in_cycles = [c for c in cycles if service in c]
+        evidence = [
+            Evidence(
+                source="graph",
+                statement=(
+                    f"hard dependencies: {', '.join(hard_deps) or 'none'}; soft: {', '.join(soft_deps) or 'none'}"
+                ),
+            ),
+            Evidence(source="graph", statement=f"{len(radius)} services depend on it transitively", value=len(radius)),
+        ]
+        data: dict[str, Any] = {
+            "hard_dependencies": hard_deps,
+            "soft_dependencies": soft_deps,
+            "blast_radius": radius,
+            "cycles": in_cycles,
+            "ceiling": ceiling.model_dump() if ceiling else None,
+        }
+        reasons: list[str] = []
+        confidence = 0.9
+        if ceiling is not None:
+            capped = f", capped by {ceiling.capped_by}" if ceiling.capped_by else ""
+            evidence.append(
+                Evidence(
+                    source="graph+metric-store",
+                    statement=f"dependency ceiling {ceiling.value:.5%}{capped}",
+                    value=ceiling.value,
+                )
+            )
+            if any("no data" in n for n in ceiling.notes):
+                confidence -= 0.3
+                reasons.extend(n for n in ceiling.notes if "no data" in n)
+        else:
+            confidence = 0.5
+            reasons.append("no traffic to compute a ceiling from")
+        for cycle in in_cycles:
+            evidence.append(
+                Evidence(source="graph", statement="circular dependency: " + " -> ".join([*cycle, cycle[0]]))
+            )
+        if not hard_deps and not soft_deps:
+            reasons.append("no dependencies declared or observed")
+        return AgentFinding(
+            agent="relationship",
+            service=service,
+            summary=f"{service}: {len(hard_deps)} hard, {len(soft_deps)} soft dependencies",
+            evidence=evidence,
+            self_evaluation=SelfEvaluation(
+                confidence=max(0.1, confidence), reasons=reasons or ["graph and edges agree"]
+            ),
+            data=data,
+        )

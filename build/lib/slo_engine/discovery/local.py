@@ -1,0 +1,70 @@
+"""Discovery in one process (``slo-engine discover``): poll a registry reading against the local inventory and map
+every change into the graph store at once, instead of through the event bus and one Lambda per change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from slo_engine.discovery.events import PollReport, RegistryReading, ServiceChange
+from slo_engine.discovery.inventory import poll_registry
+from slo_engine.discovery.mapping import MappingResult, StructuralMapper
+from slo_engine.ports import InventoryStore
+
+
+class DiscoveryRun(BaseModel):
+    """One local discovery: the poll's counts, each change, and what the mapping did with it."""
+
+    poll: PollReport
+    mapping: list[MappingResult] = Field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        """What ``slo-engine discover --format json`` prints."""
+        return {
+            **self.poll.summary(),
+            "changes": [{"kind": c.kind, "service": c.service, "namespace": c.namespace} for c in self.poll.changes],
+            "mapping": [
+                {
+                    "service": m.service,
+                    "change": m.change,
+                    "dependencies": [
+                        {"to": d.to, "from": d.from_, "kind": d.kind, "source": d.source, "confidence": d.confidence}
+                        for d in m.dependencies
+                    ],
+                    "rejected": m.rejected,
+                    "problems": m.problems,
+                    "inactive_targets": m.inactive_targets,
+                }
+                for m in self.mapping
+            ],
+        }
+
+
+class _CollectedChanges:
+    """A ``ports.ChangePublisher`` that keeps the changes for the mapping that follows in the same process."""
+
+    def __init__(self) -> None:
+        self.changes: list[ServiceChange] = []
+
+    def publish(self, changes: Sequence[ServiceChange]) -> int:
+        self.changes.extend(changes)
+        return len(changes)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def discover_once(
+    reading: RegistryReading,
+    inventory: InventoryStore,
+    mapper: StructuralMapper,
+    clock: Callable[[], datetime] = _utc_now,
+) -> DiscoveryRun:
+    """Poll, then map every change in order; the inventory is saved by the poll before any mapping runs."""
+    collected = _CollectedChanges()
+    report = poll_registry(reading, inventory, collected, clock=clock)
+    return DiscoveryRun(poll=report, mapping=[mapper.apply_change(change) for change in collected.changes])

@@ -1,0 +1,225 @@
+"""Structural mapping: one service's dependency edges from (a) traffic observed in snapshots, (b) declared
+metadata (registry attributes, Backstage ``dependsOn``, ``NAME_URL=...``) and (c) the reasoner's reading of its
+docs and config, each edge carrying its source, confidence, kind and last-seen time, written to the graph store.
+
+Nothing is trusted blindly: unknown names from docs, self-loops and malformed answers are refused and reported;
+edges to a deregistered service are kept (history) and reported. A deregistered service is marked inactive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from slo_engine.discovery.declared import (
+    DeclaredDependency,
+    DeclaredReading,
+    from_catalog_info,
+    from_env_text,
+    from_registry_attributes,
+)
+from slo_engine.discovery.events import ServiceChange
+from slo_engine.discovery.extraction import validate_extracted
+from slo_engine.discovery.naming import ServiceNames
+from slo_engine.models.graph import Dependency, ServiceNode
+from slo_engine.ports import EdgeTotals, GraphStore, Reasoner
+
+SOURCE_CONFIDENCE = {"observed": 1.0, "registry": 0.9, "catalog": 0.9, "env": 0.8}
+"""How far each source is trusted; the reasoner's own confidence (at most ``MAX_DOCS_CONFIDENCE``) for docs."""
+MAX_DOCS_CONFIDENCE = 0.7
+TIER_ATTRIBUTES = ("tier", "slo-engine:tier")
+
+
+class MappingResult(BaseModel):
+    """What the mapping wrote for one service and everything it refused, with the reason."""
+
+    service: str
+    change: str | None = None
+    active: bool = True
+    dependencies: list[Dependency] = Field(default_factory=list, description="edges written (one per source)")
+    rejected: list[str] = Field(default_factory=list, description="names or edges refused, with why")
+    problems: list[str] = Field(default_factory=list, description="input that could not be read")
+    inactive_targets: list[str] = Field(
+        default_factory=list, description="deregistered services this one still depends on"
+    )
+    remapped: list[str] = Field(
+        default_factory=list, description="services mapped again because they declared this newly registered one"
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StructuralMapper:
+    """Builds and stores dependency edges for one service at a time, behind the graph and reasoner ports."""
+
+    def __init__(
+        self, graph: GraphStore, reasoner: Reasoner | None = None, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
+        self._graph = graph
+        self._reasoner = reasoner
+        self._clock = clock
+
+    def apply_change(
+        self,
+        change: ServiceChange,
+        *,
+        observed: Sequence[EdgeTotals] = (),
+        catalog_info: str | None = None,
+        documents: Sequence[str] = (),
+    ) -> MappingResult:
+        """Registered/changed: store the service (active) and map its edges. Deregistered: mark it inactive,
+        keeping it and its edges as history."""
+        if change.kind == "deregistered":
+            return self.deregister(change.service)
+        tier, problems = tier_from_attributes(change.attributes)
+        self._graph.upsert_services([ServiceNode(name=change.service, tier=tier, attributes=change.attributes)])
+        result = self.map_service(
+            change.service,
+            attributes=change.attributes,
+            observed=observed,
+            catalog_info=catalog_info,
+            documents=documents,
+        )
+        result.change = change.kind
+        result.problems[:0] = problems
+        if change.kind == "registered":
+            result.remapped = self._remap_dependents_declaring(change.service)
+        return result
+
+    def _remap_dependents_declaring(self, service: str) -> list[str]:
+        """Services whose registry attributes name ``service``, mapped again now that it exists: changes arrive one
+        by one and in any order, so a dependency declared before its target registered is not lost."""
+        names = ServiceNames([service])
+        remapped = []
+        for node in self._graph.services():
+            if node.name == service or not node.active or not node.attributes:
+                continue
+            declared = from_registry_attributes(node.attributes).dependencies
+            if any(_resolve(names, dependency) == service for dependency in declared):
+                self.map_service(node.name, attributes=node.attributes)
+                remapped.append(node.name)
+        return remapped
+
+    def deregister(self, service: str) -> MappingResult:
+        stored = {node.name: node for node in self._graph.services()}
+        node = stored.get(service)
+        result = MappingResult(service=service, change="deregistered", active=False)
+        if node is None:
+            result.problems.append(f"{service!r} was never in the graph; nothing to mark inactive")
+            return result
+        if node.active:
+            self._graph.upsert_services([node.model_copy(update={"active": False})])
+        callers = sorted(
+            {d.from_ for d in self._graph.dependencies() if d.to == service and stored.get(d.from_, node).active}
+        )
+        if callers:
+            result.problems.append(f"still called by active services: {', '.join(callers)}")
+        return result
+
+    def map_service(
+        self,
+        service: str,
+        *,
+        attributes: dict[str, str] | None = None,
+        observed: Sequence[EdgeTotals] = (),
+        catalog_info: str | None = None,
+        documents: Sequence[str] = (),
+    ) -> MappingResult:
+        """Edges of ``service`` from every source given, validated, written with ``upsert_dependencies``."""
+        now = self._clock()
+        stored = {node.name: node for node in self._graph.services()}
+        known = ServiceNames([*stored, service])
+        result = MappingResult(service=service)
+        edges: dict[tuple[str, str, str], Dependency] = {}
+
+        def add(caller: str, callee: str, source: str, kind: str, confidence: float) -> None:
+            if caller == callee:
+                result.rejected.append(f"self-loop: {caller} -> {callee} ({source}); ignored")
+                return
+            key = (caller, callee, source)
+            edge = Dependency.model_validate(
+                {
+                    "from": caller,
+                    "to": callee,
+                    "kind": kind,
+                    "source": source,
+                    "confidence": confidence,
+                    "last_seen": now,
+                }
+            )
+            previous = edges.get(key)
+            if previous is None or (edge.kind, edge.confidence) > (previous.kind, previous.confidence):
+                edges[key] = edge
+
+        for edge_totals in observed:  # (a) traffic: real calls, so names outside the registry are added too
+            if edge_totals.requests <= 0:
+                continue
+            if edge_totals.direction == "downstream":
+                add(edge_totals.service, edge_totals.peer, "observed", "hard", SOURCE_CONFIDENCE["observed"])
+            elif edge_totals.direction == "upstream":
+                add(edge_totals.peer, edge_totals.service, "observed", "hard", SOURCE_CONFIDENCE["observed"])
+            else:
+                result.problems.append(f"observed edge with unknown direction {edge_totals.direction!r}; ignored")
+
+        readings: list[DeclaredReading] = []  # (b) declared metadata
+        if attributes:
+            readings.append(from_registry_attributes(attributes))
+        if catalog_info is not None:
+            readings.append(from_catalog_info(catalog_info, service))
+        for document in documents:
+            readings.append(from_env_text(document))
+        for reading in readings:
+            result.problems.extend(reading.problems)
+            for declared in reading.dependencies:
+                target = _resolve(known, declared)
+                if target is None:
+                    result.rejected.append(
+                        f"{declared.source}: {service!r} declares unknown service {declared.target!r} "
+                        f"({declared.evidence}); ignored"
+                    )
+                    continue
+                add(service, target, declared.source, declared.kind, SOURCE_CONFIDENCE[declared.source])
+
+        if self._reasoner is not None and documents:  # (c) the reasoner reads the docs and config
+            candidates = [name for name in known.names if name != service]
+            for document in documents:
+                try:
+                    answer: object = self._reasoner.extract_dependencies(service, document, candidates)
+                except Exception as exc:  # a model or network failure loses this source only, visibly
+                    result.problems.append(f"reasoner failed to read the docs of {service!r}: {exc}")
+                    continue
+                verdict = validate_extracted(service, answer, known.names)
+                result.rejected.extend(verdict.rejected)
+                for item in verdict.accepted:
+                    add(service, item.service, "docs", item.kind, min(item.confidence, MAX_DOCS_CONFIDENCE))
+
+        result.dependencies = [edges[key] for key in sorted(edges)]
+        result.inactive_targets = sorted(
+            {d.to for d in result.dependencies if d.to in stored and not stored[d.to].active}
+        )
+        if result.dependencies:
+            self._graph.upsert_dependencies(result.dependencies)
+        return result
+
+
+def tier_from_attributes(attributes: dict[str, str]) -> tuple[int | None, list[str]]:
+    """The ``tier`` attribute (0-5) if present and valid; otherwise None and, if present, why it was refused."""
+    for key in TIER_ATTRIBUTES:
+        if key in attributes:
+            raw = attributes[key].strip()
+            if raw.isdigit() and 0 <= int(raw) <= 5:
+                return int(raw), []
+            return None, [f"attribute {key}={attributes[key]!r} is not a tier from 0 to 5; tier left unset"]
+    return None, []
+
+
+def _resolve(known: ServiceNames, declared: DeclaredDependency) -> str | None:
+    for spelling in (declared.target, *declared.alternatives):
+        name = known.resolve(spelling)
+        if name is not None:
+            return name
+    return None
