@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +18,9 @@ class EngineConfig(BaseModel):
     max_context_entries: int = Field(default=12, ge=0, description="Context Manager bound on remembered items")
     max_context_chars: int = Field(default=6000, ge=500, description="Context Manager bound on text handed over")
     data_dir: Path = Field(default=Path(".slo-engine"))
+    graph_store: Literal["sqlite", "cypher"] = Field(
+        default="sqlite", description="embedded graph store: SQLite, or the embedded Cypher database (needs ladybug)"
+    )
 
     @classmethod
     def from_env(cls, **overrides: object) -> EngineConfig:

@@ -62,9 +62,16 @@ class Engine:
         def at(name: str) -> Path | None:
             return None if in_memory else root / name
 
+        graph: GraphStore
+        if config.graph_store == "cypher":
+            from slo_engine.embedded.cypher_graph_store import CypherGraphStore
+
+            graph = CypherGraphStore(at("graph.lbug"))
+        else:
+            graph = SqliteGraphStore(at("graph.db"))
         return cls(
             metrics=SqliteMetricStore(at("metrics.db"), resolution_seconds=resolution_seconds),
-            graph=SqliteGraphStore(at("graph.db")),
+            graph=graph,
             runbooks=LocalRunbookIndex(at("runbooks.db")),
             state=SqliteStateStore(at("state.db")),
             reasoner=DeterministicReasoner(),

@@ -86,13 +86,15 @@ class RegoGuardrails:
         for path in self.policy_files:
             self._rego.add_module(path.name, path.read_text(encoding="utf-8"))
         self._rego.add_data_json(json.dumps({"slo": {"ladder": list(TARGET_LADDER)}}))
+        # Compiled once: querying the bundle is several times faster than re-planning the query each time.
+        self._bundle = self._rego.build(POLICY_PACKAGE)
         self.evaluate(GuardrailFacts(service="self-check", sli="availability", target=0.99, history_days=28))
 
     def evaluate(self, facts: GuardrailFacts) -> list[Violation]:
         """Every violation of every policy, in rule order then message order."""
         with self._lock:
             self._rego.set_input_term(json.dumps(facts.policy_input()))
-            output = self._rego.query(POLICY_PACKAGE)
+            output = self._rego.query_bundle(self._bundle)
         if not output.ok():
             raise GuardrailError(f"guardrail policies failed to evaluate: {output}")
         expressions = json.loads(str(output.expressions()))
