@@ -1,8 +1,10 @@
 """DiscoveryStack: the schedule runs the poller at the configured rate, the poller may only read the registry and
-write its own inventory and bus, and the Neo4j credentials are generated in Secrets Manager."""
+write its own inventory and bus, every service change runs the structural mapping (dead-lettered on failure, in the
+configured VPC when subnets are given), and the Neo4j credentials are generated in Secrets Manager."""
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk.assertions import Match
 from cloud_assembly import INFRASTRUCTURE, CloudAssembly
 from template_queries import allowed_actions, function_role_id, functions_by_folder, role_statements
@@ -115,7 +117,6 @@ def test_configured_subnets_put_the_mapping_in_the_vpc_that_reaches_neo4j(tmp_pa
 
 
 def test_subnets_without_security_groups_are_refused() -> None:
-    import pytest
     from pydantic import ValidationError
 
     from cdk.config import DiscoverySettings

@@ -163,3 +163,25 @@ def start_prometheus(work_dir: Path) -> Iterator[PrometheusServer]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def computed_once(name: str, tmp_path_factory: Any, compute: Any) -> Any:
+    """``compute()`` (JSON-serialisable) run once per test session even across xdist workers (file lock + cache).
+
+    The Flink runs are the expensive part; if the tests of one module land on both workers, the second waits for
+    the first's result instead of starting a second mini-cluster.
+    """
+    import os
+
+    from filelock import FileLock
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return json.loads(json.dumps(compute()))  # one process: nothing to share (and no stale cache to reuse)
+    root = tmp_path_factory.getbasetemp().parent  # shared by the workers of this run only
+    cache = root / f"{name}.json"
+    with FileLock(str(cache) + ".lock"):
+        if cache.is_file():
+            return json.loads(cache.read_text(encoding="utf-8"))
+        value = compute()
+        cache.write_text(json.dumps(value), encoding="utf-8")
+        return value

@@ -114,7 +114,11 @@ class StructuralMapper:
         if node.active:
             self._graph.upsert_services([node.model_copy(update={"active": False})])
         callers = sorted(
-            {d.from_ for d in self._graph.dependencies() if d.to == service and stored.get(d.from_, node).active}
+            {
+                d.from_
+                for d in self._graph.dependencies()
+                if d.to == service and d.from_ != service and d.from_ in stored and stored[d.from_].active
+            }
         )
         if callers:
             result.problems.append(f"still called by active services: {', '.join(callers)}")

@@ -52,6 +52,14 @@ def engine_from_env(data_dir: Path | None = None) -> Engine:
         from slo_engine.adapters.aws.slo_events import EventBridgeSloEventPublisher
 
         engine.events = EventBridgeSloEventPublisher(bus)
+    if _env("NEO4J_URI") or _env("SLO_ENGINE_NEO4J_SECRET_ARN"):
+        from slo_engine.adapters.neo4j_graph import Neo4jGraphStore
+
+        engine.graph = Neo4jGraphStore.from_env()
+    if _env("SLO_ENGINE_VECTOR_COLLECTION_ENDPOINT") or _env("SLO_ENGINE_S3_VECTORS_BUCKET"):
+        from slo_engine.entrypoints.runbook_indexer import runbook_index_from_env
+
+        engine.runbooks = runbook_index_from_env()
     if model_id := _env("SLO_ENGINE_REASONER_MODEL_ID"):
         from slo_engine.adapters.bedrock import BedrockReasoner
 
