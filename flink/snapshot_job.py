@@ -8,6 +8,7 @@ to Kinesis in Managed Service for Apache Flink; ``run_local`` wires it to files 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -348,6 +349,8 @@ def run_local(events_path: str | Path, out_dir: str | Path, settings: JobSetting
     settings = settings or JobSettings()
     out = Path(out_dir)
     parts_snapshots, parts_side = out / "parts-snapshots", out / "parts-rejected"
+    for stale in (parts_snapshots, parts_side):  # part files of an earlier run would be read again
+        shutil.rmtree(stale, ignore_errors=True)
     statement_set = build_job(
         stream_table_environment(),
         settings,

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisanalyticsv2 as kinesisanalytics
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
@@ -19,6 +20,8 @@ from cdk.constructs.python_function import REPO_ROOT, log_retention
 
 FLINK_DIR = REPO_ROOT / "flink"
 RUN_OPTIONS_GROUP = "kinesis.analytics.flink.run.options"
+SIDE_OUTPUT_PREFIX = "rejected"
+"""Late, future and malformed records (one JSON line each, with the reason) under this prefix of the side bucket."""
 _EXCLUDES = ["**/__pycache__", "**/*.pyc", ".venv", "tests", "target"]
 _CfnApp = kinesisanalytics.CfnApplication
 
@@ -32,6 +35,7 @@ class FlinkAggregator(Construct):
         config: DeploymentConfig,
         source: kinesis.IStream,
         sink: kinesis.IStream,
+        side_output: s3.IBucket | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = config.flink
@@ -104,6 +108,28 @@ class FlinkAggregator(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(sid="FindLogGroup", actions=["logs:DescribeLogGroups"], resources=["*"])
         )
+        side_groups = []
+        if side_output is not None:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="WriteSideOutput",
+                    actions=[
+                        "s3:PutObject",
+                        "s3:GetObject",
+                        "s3:DeleteObject",
+                        "s3:AbortMultipartUpload",
+                        "s3:ListMultipartUploadParts",
+                    ],
+                    resources=[side_output.arn_for_objects(f"{SIDE_OUTPUT_PREFIX}/*")],
+                )
+            )
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(sid="ListSideOutput", actions=["s3:ListBucket"], resources=[side_output.bucket_arn])
+            )
+            nag.objects_under_prefix(self.role, side_output, SIDE_OUTPUT_PREFIX, "part files of the Flink side output")
+            side_groups.append(
+                _property_group("SideOutput", {"path": f"s3://{side_output.bucket_name}/{SIDE_OUTPUT_PREFIX}/"})
+            )
         nag.flink_service_wildcards(self.role)
 
         self.application = _CfnApp(
@@ -151,6 +177,7 @@ class FlinkAggregator(Construct):
                                 "watermark.delay.seconds": str(settings.watermark_delay_seconds),
                             },
                         ),
+                        *side_groups,
                     ]
                 ),
                 flink_application_configuration=_CfnApp.FlinkApplicationConfigurationProperty(

@@ -32,14 +32,15 @@ class IngestionStack(cdk.Stack):
         )
         layers = EngineLayers(self, "Layers", config=config)
         self.streams = TelemetryStreams(self, "Streams", config=config)
+        self.snapshot_store = SnapshotStore(self, "SnapshotStore", config=config)
         self.flink = FlinkAggregator(
             self,
             "SnapshotAggregator",
             config=config,
             source=self.streams.telemetry,
             sink=self.streams.snapshots,
+            side_output=self.snapshot_store.bucket,
         )
-        self.snapshot_store = SnapshotStore(self, "SnapshotStore", config=config)
         self.prometheus = PrometheusWorkspace(self, "Prometheus", config=config)
         self.snapshot_sink = SnapshotSink(
             self,

@@ -3,6 +3,8 @@ failure handling, the snapshot store and the Prometheus workspace."""
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Match
 from cloud_assembly import INFRASTRUCTURE, CloudAssembly
 from template_queries import allowed_actions, as_list, role_statements
@@ -154,3 +156,17 @@ def test_flink_runtime_matches_the_pyflink_version_the_tests_run() -> None:
         if line.startswith("apache-flink==")
     )
     assert runtime == "FLINK-" + "_".join(pinned.split(".")[:2])
+
+
+def test_flink_side_output_goes_to_one_prefix_of_the_snapshot_bucket(assembly: CloudAssembly) -> None:
+    template = assembly.templates[assembly.stack_name("Ingestion")]
+    resources = template["Resources"]
+    application = next(r for r in resources.values() if r["Type"] == "AWS::KinesisAnalyticsV2::Application")
+    groups = {
+        g["PropertyGroupId"]: g["PropertyMap"]
+        for g in application["Properties"]["ApplicationConfiguration"]["EnvironmentProperties"]["PropertyGroups"]
+    }
+    assert "rejected/" in json.dumps(groups["SideOutput"]["path"])
+    role_id = application["Properties"]["ServiceExecutionRole"]["Fn::GetAtt"][0]
+    puts = [s for s in role_statements(template, role_id) if "s3:PutObject" in as_list(s["Action"])]
+    assert len(puts) == 1 and all("/rejected/*" in json.dumps(r) for r in as_list(puts[0]["Resource"]))

@@ -150,3 +150,40 @@ def test_the_recommender_gives_the_same_slos_from_prometheus_as_from_the_embedde
     remote.metrics = PrometheusMetricStore(loaded, resolution_seconds=300, now=lambda: END)
     from_embedded, from_prometheus = recommend(embedded), recommend(remote)
     assert from_embedded and from_prometheus == from_embedded
+
+
+def test_the_store_is_built_from_the_environment_when_a_query_url_is_set(
+    prometheus: PrometheusServer, loaded: PromQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLO_ENGINE_PROMETHEUS_QUERY_URL", prometheus.url)
+    monkeypatch.delenv("SLO_ENGINE_PROMETHEUS_REMOTE_WRITE_URL", raising=False)
+    store = PrometheusMetricStore.from_env(resolution_seconds=300)
+    assert store is not None and store.services() == sorted(SERVICES)
+    monkeypatch.delenv("SLO_ENGINE_PROMETHEUS_QUERY_URL")
+    assert PrometheusMetricStore.from_env() is None
+
+
+def test_amp_urls_are_signed_and_other_urls_are_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    from slo_engine.adapters import prometheus as adapter
+
+    signed: list[str] = []
+    monkeypatch.setattr(adapter, "sigv4_transport", lambda region, **_: signed.append(region) or "signed")
+    assert adapter.transport_for("https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/") == "signed"
+    assert signed == ["eu-west-1"]
+    assert adapter.transport_for("http://127.0.0.1:9090") != "signed"
+
+
+def test_sigv4_transport_signs_for_the_aps_service_in_the_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    from slo_engine.adapters import prometheus as adapter
+
+    sent: list[dict[str, str]] = []
+    monkeypatch.setattr(
+        adapter, "urllib_transport", lambda timeout=30.0: lambda m, u, b, h: sent.append(h) or (204, b"")
+    )
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    url = "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write"
+    RemoteWriteClient(url, adapter.sigv4_transport("eu-west-1")).write([TimeSeries((("__name__", "x"),), ((1, 1.0),))])
+    (headers,) = sent
+    assert "/eu-west-1/aps/aws4_request" in headers["Authorization"]
+    assert headers["Content-Encoding"] == "snappy" and "X-Amz-Date" in headers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import boto3
 import pytest
@@ -124,3 +125,54 @@ def test_kinesis_transport_puts_records_that_read_back_in_order() -> None:
 def test_a_producer_needs_at_least_one_attempt(max_attempts: int) -> None:
     with pytest.raises(ValueError, match="max_attempts"):
         StreamProducer(FlakyTransport(), max_attempts=max_attempts)
+
+
+class FakeKafkaProducer:
+    """confluent_kafka.Producer's produce/flush contract: callbacks fire on flush; ``refuse`` fails those values."""
+
+    def __init__(self, refuse: set[bytes] | None = None, silent: set[bytes] | None = None) -> None:
+        self.refuse = refuse or set()
+        self.silent = silent or set()
+        self.queued: list[tuple[bytes, Any]] = []
+        self.delivered: list[tuple[str, bytes, bytes]] = []
+
+    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any) -> None:
+        self.queued.append((value, on_delivery))
+        if value not in self.refuse and value not in self.silent:
+            self.delivered.append((topic, key, value))
+
+    def flush(self, timeout: float) -> int:
+        for value, callback in self.queued:
+            if value in self.silent:
+                continue
+            callback("KafkaError{code=MSG_TIMED_OUT}" if value in self.refuse else None, None)
+        self.queued = []
+        return 0
+
+
+def test_kafka_transport_reports_each_record_from_its_delivery_callback() -> None:
+    from slo_engine.adapters.kafka import KafkaTransport
+
+    batch = records(3)
+    fake = FakeKafkaProducer(refuse={batch[1].data}, silent={batch[2].data})
+    outcome = KafkaTransport("telemetry", fake).put_batch(batch)
+    assert outcome[0] is None
+    assert outcome[1] is not None and "MSG_TIMED_OUT" in outcome[1]
+    assert outcome[2] is not None and "not acknowledged" in outcome[2]
+    assert fake.delivered == [("telemetry", b"k0", batch[0].data)]
+
+
+def test_the_producer_retries_kafka_records_that_were_not_acknowledged() -> None:
+    from slo_engine.adapters.kafka import KafkaTransport
+
+    batch = records(4)
+
+    class OnceRefusing(FakeKafkaProducer):
+        def flush(self, timeout: float) -> int:
+            result = super().flush(timeout)
+            self.refuse = set()
+            return result
+
+    fake = OnceRefusing(refuse={batch[2].data})
+    report = StreamProducer(KafkaTransport("telemetry", fake), sleep=lambda _: None).send(batch)
+    assert report.sent == 4 and report.retried == 1 and report.ok

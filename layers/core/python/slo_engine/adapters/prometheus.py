@@ -223,6 +223,20 @@ class PromQLClient:
         return [str(v) for v in self._get(f"api/v1/label/{label}/values", params)]
 
 
+QUERY_URL = "SLO_ENGINE_PROMETHEUS_QUERY_URL"
+"""Base URL of the PromQL API: a Prometheus (``http://host:9090``) or an AMP workspace endpoint (SigV4-signed)."""
+REMOTE_WRITE_URL = "SLO_ENGINE_PROMETHEUS_REMOTE_WRITE_URL"
+
+
+def transport_for(url: str) -> Transport:
+    """SigV4 for Amazon Managed Prometheus URLs (the region read from the host), plain HTTP otherwise."""
+    host = urllib.parse.urlparse(url).hostname or ""
+    parts = host.split(".")
+    if host.endswith(".amazonaws.com") and parts[0] == "aps-workspaces" and len(parts) > 2:
+        return sigv4_transport(parts[1])
+    return urllib_transport()
+
+
 def _promql_string(text: str) -> str:
     return json.dumps(text)
 
@@ -257,6 +271,18 @@ class PrometheusMetricStore:
         self.bounds = tuple(bounds)
         self._lookback = lookback_seconds
         self._now = now or time.time
+
+    @classmethod
+    def from_env(cls, *, resolution_seconds: int = 60) -> PrometheusMetricStore | None:
+        """The store behind ``SLO_ENGINE_PROMETHEUS_QUERY_URL`` (and the remote-write URL if set); None if unset."""
+        import os
+
+        query_url = os.environ.get(QUERY_URL, "").strip()
+        if not query_url:
+            return None
+        write_url = os.environ.get(REMOTE_WRITE_URL, "").strip()
+        writer = RemoteWriteClient(write_url, transport_for(write_url)) if write_url else None
+        return cls(PromQLClient(query_url, transport_for(query_url)), writer, resolution_seconds=resolution_seconds)
 
     def write_snapshots(self, snapshots: Iterable[ServiceSnapshot]) -> WriteReport:
         if self._writer is None:

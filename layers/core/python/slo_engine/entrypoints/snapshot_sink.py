@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import functools
 import os
-import re
 from typing import Any, Protocol
 
 from slo_engine.ingest.sink import SinkReport, SnapshotRejectedError, SnapshotSink, parse_snapshot
@@ -18,7 +17,6 @@ SNAPSHOT_BUCKET = "SLO_ENGINE_SNAPSHOT_BUCKET"
 SNAPSHOT_PREFIX = "SLO_ENGINE_SNAPSHOT_PREFIX"
 EDGES_TABLE = "SLO_ENGINE_OBSERVED_EDGES_TABLE"
 CLAIMS_TABLE = "SLO_ENGINE_IDEMPOTENCY_TABLE"
-_AMP_HOST = re.compile(r"^https://aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com/")
 
 
 class KinesisPayload(Protocol):
@@ -45,11 +43,10 @@ def _required(name: str) -> str:
 @functools.cache
 def sink_from_env() -> SnapshotSink:
     from slo_engine.adapters.aws.snapshot_sink_stores import DynamoDbEdgeLedger, S3SnapshotArchive
-    from slo_engine.adapters.prometheus import RemoteWriteClient, sigv4_transport, urllib_transport
+    from slo_engine.adapters.prometheus import RemoteWriteClient, transport_for
 
     url = _required(REMOTE_WRITE_URL)
-    amp = _AMP_HOST.match(url)
-    transport = sigv4_transport(amp.group(1)) if amp else urllib_transport()
+    transport = transport_for(url)
     bucket = os.environ.get(SNAPSHOT_BUCKET, "").strip()
     edges, claims = os.environ.get(EDGES_TABLE, "").strip(), os.environ.get(CLAIMS_TABLE, "").strip()
     return SnapshotSink(
