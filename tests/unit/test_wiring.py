@@ -9,6 +9,8 @@ from slo_engine.embedded.runbook_index import LocalRunbookIndex
 from slo_engine.entrypoints import wiring
 
 CLEAR = (
+    "SLO_ENGINE_PROMETHEUS_QUERY_URL",
+    "SLO_ENGINE_PROMETHEUS_REMOTE_WRITE_URL",
     "NEO4J_URI",
     "SLO_ENGINE_NEO4J_SECRET_ARN",
     "SLO_ENGINE_VECTOR_COLLECTION_ENDPOINT",
@@ -50,3 +52,10 @@ def test_a_vector_collection_endpoint_puts_opensearch_behind_the_runbook_port(en
     env.setattr(runbook_indexer, "runbook_index_from_env", lambda: sentinel)
     env.setenv("SLO_ENGINE_VECTOR_COLLECTION_ENDPOINT", "https://example.aoss.amazonaws.com")
     assert wiring.engine_from_env().runbooks is sentinel
+
+
+def test_a_prometheus_query_url_puts_prometheus_behind_the_metric_port(env):
+    from slo_engine.adapters.prometheus import PrometheusMetricStore
+
+    env.setenv("SLO_ENGINE_PROMETHEUS_QUERY_URL", "http://127.0.0.1:9")
+    assert isinstance(wiring.engine_from_env().metrics, PrometheusMetricStore)

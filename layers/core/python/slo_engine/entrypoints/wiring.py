@@ -52,6 +52,12 @@ def engine_from_env(data_dir: Path | None = None) -> Engine:
         from slo_engine.adapters.aws.slo_events import EventBridgeSloEventPublisher
 
         engine.events = EventBridgeSloEventPublisher(bus)
+    if _env("SLO_ENGINE_PROMETHEUS_QUERY_URL"):
+        from slo_engine.adapters.prometheus import PrometheusMetricStore
+
+        prometheus = PrometheusMetricStore.from_env()
+        if prometheus is not None:
+            engine.metrics = prometheus
     if _env("NEO4J_URI") or _env("SLO_ENGINE_NEO4J_SECRET_ARN"):
         from slo_engine.adapters.neo4j_graph import Neo4jGraphStore
 
