@@ -48,6 +48,7 @@ def flink_rate(n_events: int, work: Path) -> tuple[float, float, int]:
     """(events/s end to end incl. JVM start and planning, events/s of the job execution, snapshots)."""
     sys.path.insert(0, str(ROOT / "flink"))
     import snapshot_job
+
     from slo_engine.embedded.fleet import generate_fleet
 
     fleet = generate_fleet(seed=7, days=1, step_seconds=60, end_epoch=1_793_491_200)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from slo_engine.engine import Engine
 from slo_engine.models import DEFAULT_LATENCY_BOUNDS_MS, Dependency, ServiceNode
 from slo_engine.slo.series import CountSeries

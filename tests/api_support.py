@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
 from slo_engine.api.sigv4 import signed_request_headers
 
 SERVICES = ["checkout", "payments", "search"]

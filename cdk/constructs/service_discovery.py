@@ -13,7 +13,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from slo_engine.discovery.events import DETAIL_TYPE, EVENT_SOURCE
 
 from cdk import nag
 from cdk.config import DeploymentConfig
@@ -21,6 +20,7 @@ from cdk.constructs.durable_queue import dead_letter_queue
 from cdk.constructs.python_function import EngineFunction, EngineLayers
 from cdk.constructs.state_tables import StateTables
 from cdk.permissions import grant_secret_read
+from slo_engine.discovery.events import DETAIL_TYPE, EVENT_SOURCE
 
 CLOUD_MAP_READ_ACTIONS = [
     "servicediscovery:ListNamespaces",

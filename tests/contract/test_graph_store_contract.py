@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from slo_engine.models.graph import Dependency, ServiceNode
 from slo_engine.ports import GraphStore
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
 from slo_engine.embedded.runbook_index import LocalRunbookIndex
 from slo_engine.knowledge.embedding import HashingEmbedder
 from slo_engine.models import Resolution, RunbookChunk
@@ -63,6 +64,7 @@ def _opensearch() -> Iterator[RunbookIndex]:
 
 def _opensearch_emulated() -> Iterator[RunbookIndex]:
     from opensearch_emulator import opensearch_emulator
+
     from slo_engine.adapters.opensearch import OpenSearchRunbookIndex
 
     with opensearch_emulator() as url:

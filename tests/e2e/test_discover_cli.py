@@ -10,9 +10,10 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+from typer.testing import CliRunner
+
 from slo_engine.cli import app
 from slo_engine.embedded.graph_store import SqliteGraphStore
-from typer.testing import CliRunner
 
 
 @pytest.fixture

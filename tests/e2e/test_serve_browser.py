@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from api_support import sample_data_dir
+
 from slo_engine.server.app import LocalApiServer, ServeSettings
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -116,6 +117,7 @@ def test_a_signed_approval_link_opens_the_approval_page_and_the_decision_is_fina
     server: LocalApiServer, page: object
 ) -> None:
     from playwright.sync_api import Page, expect
+
     from slo_engine.api.models import StartRecommendationRequest
 
     assert isinstance(page, Page)

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from slo_engine.adapters.aws.cloudmap import CloudMapRegistry, NamespaceNotFoundError
 from slo_engine.discovery.inventory import poll_registry
 from slo_engine.discovery.mapping import StructuralMapper

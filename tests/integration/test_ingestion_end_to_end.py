@@ -12,6 +12,7 @@ import boto3
 import pytest
 from ingestion_support import CLOCK_EPOCH_MS, computed_once, fleet_events, flink_job, start_prometheus
 from moto import mock_aws
+
 from slo_engine.adapters.aws.kinesis import KinesisTransport, read_stream
 from slo_engine.adapters.aws.snapshot_sink_stores import DynamoDbEdgeLedger, S3SnapshotArchive
 from slo_engine.adapters.prometheus import PromQLClient, RemoteWriteClient

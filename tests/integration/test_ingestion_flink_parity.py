@@ -18,6 +18,7 @@ from ingestion_support import (
     flink_job,
     messy_stream,
 )
+
 from slo_engine.ingest.aggregator import SnapshotAggregator
 
 pytest.importorskip("pyflink")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from ingestion_support import PrometheusServer, start_prometheus
+
 from slo_engine.adapters.prometheus import (
     PrometheusError,
     PrometheusMetricStore,

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from ingestion_support import ROOT, PrometheusServer, start_prometheus
 from moto import mock_aws
+
 from slo_engine.adapters.prometheus import PromQLClient
 from slo_engine.entrypoints import snapshot_sink as entrypoint
 

@@ -22,6 +22,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
+
 from slo_engine.knowledge.webhooks import sign_body
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+
 from slo_engine.agents.relationship import RelationshipDiscoveryAgent
 from slo_engine.config import EngineConfig
 from slo_engine.engine import Engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from slo_engine.embedded import fleet as fleet_module
 from slo_engine.workflow.orchestrator import load_definition
 

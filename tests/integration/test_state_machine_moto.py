@@ -18,6 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
+
 from slo_engine.embedded.fleet import generate_fleet
 from slo_engine.engine import Engine
 from slo_engine.entrypoints.wiring import approval_service_from_env

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from slo_engine.embedded.fleet import generate_fleet
 from slo_engine.engine import Engine
 from slo_engine.models import FeedbackRecord

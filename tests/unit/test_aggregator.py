@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from slo_engine.embedded.fleet import generate_fleet
 from slo_engine.ingest import (
     EventColumns,

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
 from slo_engine.api.sigv4 import signed_request_headers
 from slo_engine.server.app import LocalApiServer, ServeSettings
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from api_support import sample_data_dir
+
 from slo_engine.models.audit import AuditEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,6 +128,7 @@ def test_an_unknown_recommendation_is_404_through_the_lambda(api_lambda: ModuleT
 def test_the_dynamodb_audit_log_appends_and_answers_by_service_and_actor(monkeypatch: pytest.MonkeyPatch) -> None:
     import boto3
     from moto import mock_aws
+
     from slo_engine.adapters.aws.audit_log import DynamoDbAuditLog
 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -167,6 +169,7 @@ def test_step_functions_runs_start_an_execution_named_by_the_run_and_read_it_bac
 ) -> None:
     import boto3
     from moto import mock_aws
+
     from slo_engine.adapters.aws.workflow_runs import StepFunctionsWorkflowRuns
     from slo_engine.api.models import StartRecommendationRequest
 
@@ -190,6 +193,7 @@ def test_step_functions_runs_start_an_execution_named_by_the_run_and_read_it_bac
 def test_a_run_the_api_role_may_not_describe_is_a_503_naming_the_permission() -> None:
     import boto3
     from botocore.stub import Stubber
+
     from slo_engine.adapters.aws.workflow_runs import StepFunctionsWorkflowRuns
     from slo_engine.api.errors import error_response
 

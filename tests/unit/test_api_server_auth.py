@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from api_support import SignedClient, sample_data_dir
+
 from slo_engine.server.app import LocalApiServer, ServeSettings
 
 pytestmark = pytest.mark.xdist_group("api_server")

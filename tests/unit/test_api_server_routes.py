@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from api_support import sample_data_dir, sample_run_id
+
 from slo_engine.server.app import LocalApiServer, ServeSettings
 
 pytestmark = pytest.mark.xdist_group("api_server")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from api_support import sample_data_dir, sample_run_id
+
 from slo_engine.api.models import Caller
 from slo_engine.api.runs import LocalWorkflowRuns
 from slo_engine.api.service import ApiService

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+
 from slo_engine.api import sigv4
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

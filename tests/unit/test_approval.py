@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+
 from slo_engine.approval.links import LinkError, LinkSigner
 from slo_engine.approval.local import OutboxNotifier, RecordingResumer
 from slo_engine.approval.models import HumanDecision

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from moto import mock_aws
+
 from slo_engine.adapters.aws.dynamodb_approvals import DynamoDbApprovalStore
 from slo_engine.adapters.aws.dynamodb_state import DynamoDbStateStore
 from slo_engine.adapters.aws.notifiers import SnsEmailNotifier

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
+
 from slo_engine.adapters.bedrock import BedrockReasoner, invented_percentages, untrusted
 from slo_engine.models import Recommendation, ServiceNode
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from slo_engine.models import DEFAULT_LATENCY_BOUNDS_MS
 from slo_engine.slo.candidates import (
     availability_candidate,

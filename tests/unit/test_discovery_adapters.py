@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from slo_engine.adapters.aws.eventbridge import EventBridgeChangePublisher, PublishError
 from slo_engine.adapters.aws.inventory import DynamoDbInventoryStore
 from slo_engine.adapters.neo4j_graph import Neo4jGraphStore, Neo4jSettings, Neo4jSettingsError

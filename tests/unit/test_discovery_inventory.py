@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from slo_engine.discovery.events import RegistryEntry, RegistryInstance, RegistryReading, ServiceChange
 from slo_engine.discovery.inventory import diff_inventory, poll_registry
 from slo_engine.embedded.inventory_store import InMemoryChangePublisher, SqliteInventoryStore

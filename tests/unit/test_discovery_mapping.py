@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from slo_engine.discovery.events import ServiceChange
 from slo_engine.discovery.mapping import StructuralMapper
 from slo_engine.embedded.graph_store import SqliteGraphStore

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from slo_engine.ingest.edge_reducer import SpanReduction, classify_line, reduce_log_lines, reduce_spans
 from slo_engine.models.snapshot import RawEvent
 

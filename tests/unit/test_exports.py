@@ -7,13 +7,14 @@ import subprocess
 
 import pytest
 import yaml
+from typer.testing import CliRunner
+
 from slo_engine.cli import app
 from slo_engine.embedded.state_store import SqliteStateStore
 from slo_engine.exports.openslo import openslo_documents, openslo_yaml
 from slo_engine.exports.prometheus_rules import prometheus_rules, prometheus_rules_yaml, window_label
 from slo_engine.models import ApprovalDecision, Recommendation
 from slo_engine.slo.burn_rate import alert_rules
-from typer.testing import CliRunner
 
 PROMTOOL = shutil.which("promtool")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+
 from slo_engine.embedded.fleet import (
     CAPPED_SERVICE,
     CYCLE,

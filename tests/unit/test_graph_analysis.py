@@ -10,6 +10,7 @@ import networkx as nx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from slo_engine.graph.analysis import (
     GraphReport,
     analyze_graph,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+
 from slo_engine.graph.ceiling import (
     Ceiling,
     DependencyObservation,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from slo_engine.graph.loader import (
     GraphFileError,
     graph_from_observed_edges,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from slo_engine.embedded.graph_store import SqliteGraphStore
 from slo_engine.models.graph import Dependency, ServiceNode
 from slo_engine.ports import GraphStore

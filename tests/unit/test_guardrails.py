@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from slo_engine.agents.guardrails import GuardrailFacts, RegoGuardrails, default_guardrails, policy_dir
 from slo_engine.agents.safety import GuardrailInput, SafetyLayer
 from slo_engine.embedded.metric_store import SqliteMetricStore

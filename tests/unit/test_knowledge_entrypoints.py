@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from slo_engine.adapters.aws.dynamodb_delivery_log import DynamoDbDeliveryLog
 from slo_engine.adapters.aws.secrets import CachedSecrets
 from slo_engine.adapters.aws.sqs_change_queue import ChangesNotQueued, SqsChangeQueue

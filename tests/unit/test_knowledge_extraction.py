@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from slo_engine.knowledge.chunking import chunk_markdown
 from slo_engine.knowledge.extraction import (
     SectionKind,

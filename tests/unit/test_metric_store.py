@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+
 from slo_engine.embedded.metric_store import MetricStoreError, SqliteMetricStore
 from slo_engine.models import DEFAULT_LATENCY_BOUNDS_MS, ServiceSnapshot
 from slo_engine.slo.series import CountSeries

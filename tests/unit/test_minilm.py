@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from slo_engine.knowledge import minilm
 from slo_engine.knowledge.embedding import Embedder, HashingEmbedder
 from slo_engine.knowledge.minilm import MiniLmEmbedder, default_embedder, minilm_available

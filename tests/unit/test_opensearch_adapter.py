@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from replay_http import Recorded, ReplayServer, replay_server
+
 from slo_engine.adapters.opensearch import OpenSearchRunbookIndex, RunbookIndexError, content_hash
 from slo_engine.knowledge.embedding import HashingEmbedder
 from slo_engine.models import RunbookChunk

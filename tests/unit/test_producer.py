@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from slo_engine.adapters.aws.kinesis import KinesisTransport, read_stream
 from slo_engine.ingest.producer import StreamProducer, StreamRecord
 

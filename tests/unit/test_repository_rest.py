@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from replay_http import Recorded, replay_server
+
 from slo_engine.adapters.repository_rest import RepositoryRestClient, RepositoryTokens
 from slo_engine.knowledge.fetching import FetchError, FileMissing
 from slo_engine.knowledge.webhooks import ChangeType, FileChange, Provider, RunbookChangeMessage

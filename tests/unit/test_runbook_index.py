@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from slo_engine.embedded.runbook_index import HIT_TEXT_CHARS, LocalRunbookIndex
 from slo_engine.knowledge.embedding import Embedder, HashingEmbedder, word_tokens
 from slo_engine.knowledge.indexing import IndexReport, index_directory, index_runbook_bytes

@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from slo_engine.adapters.aws.s3vectors import S3VectorsRunbookIndex
 from slo_engine.knowledge.embedding import HashingEmbedder
 from slo_engine.models import Resolution, RunbookChunk

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from slo_engine.schemas import PUBLISHED, render
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "schemas"

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
 from slo_engine.models.slo import ExclusionWindow
 from slo_engine.slo.backtest import backtest
 from slo_engine.slo.exclusions import exclusion_mask, parse_exclusions

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
 from slo_engine.models.slo import AlertRule
 from slo_engine.slo.budget import (
     allowed_bad_events,

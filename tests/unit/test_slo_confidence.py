@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import binomtest
+
 from slo_engine.slo.confidence import (
     confidence_score,
     min_events_for_target,

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
 from slo_engine.slo.confidence import wilson_lower_bound
 from slo_engine.slo.targets import (
     LADDER_TOLERANCE,

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
 from slo_engine.slo.series import CountSeries
 from slo_engine.slo.windows import (
     rolling_attainment,

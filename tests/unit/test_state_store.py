@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from slo_engine.embedded.state_store import DecisionError, SqliteStateStore
 from slo_engine.models import ApprovalDecision, ContextEntry, FeedbackRecord, Recommendation, SLIKind
 

@@ -137,7 +137,7 @@ def availability_candidate(
     rolling, method = window_attainments(good_steps, series.requests, series.step, history, window_days)
     options = choose_target_options(rolling, good, total, confidence_level=confidence_level)
     valid = rolling[~np.isnan(rolling)]
-    pct = {o.name: o.attainment_at_percentile for o in options} if valid.size else {}
+    pct: dict[str, float] = {o.name: o.attainment_at_percentile for o in options} if valid.size else {}
     return SLICandidate(
         sli=SLIKind.AVAILABILITY,
         good=good,
@@ -175,7 +175,7 @@ def latency_candidates(
         rolling, method = window_attainments(good_steps, hist_total_steps, series.step, history, window_days)
         options = choose_target_options(rolling, good, total, confidence_level=confidence_level)
         valid = rolling[~np.isnan(rolling)]
-        pct = {o.name: o.attainment_at_percentile for o in options} if valid.size else {}
+        pct: dict[str, float] = {o.name: o.attainment_at_percentile for o in options} if valid.size else {}
         found.append(
             SLICandidate(
                 sli=SLIKind.LATENCY,
