@@ -103,3 +103,17 @@ def test_results_are_written_under_out(demo):
     written = json.loads((out / "recommendations.json").read_text())
     assert len(written) == len(result.recommendations)
     assert (out / "summary.txt").read_text().strip()
+
+
+def test_blast_radius_names_every_transitive_hard_dependent(demo):
+    from slo_engine.graph.analysis import blast_radius
+
+    _, result = demo
+    graph = fleet_module.generate_fleet().graph
+    finding = next(
+        f
+        for f in result.run.doc["findings"][1]
+        if isinstance(f, dict) and f.get("service") == fleet_module.WEAK_DEPENDENCY
+    )
+    assert finding["data"]["blast_radius"] == blast_radius(graph, fleet_module.WEAK_DEPENDENCY)
+    assert fleet_module.CAPPED_SERVICE in finding["data"]["blast_radius"]

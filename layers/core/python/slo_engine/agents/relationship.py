@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from slo_engine.graph.analysis import blast_radius, build_digraph, dependency_cycles
+import networkx as nx
+
+from slo_engine.graph.analysis import build_digraph, dependency_cycles
 from slo_engine.graph.ceiling import Ceiling, fleet_ceilings, own_availability
 from slo_engine.models import AgentFinding, Evidence, SelfEvaluation, ServiceGraph
 from slo_engine.ports import GraphStore, MetricStore
@@ -50,6 +52,8 @@ class RelationshipDiscoveryAgent:
             own[node.name] = own_availability(requests, errors, dependency_errors)
         ceilings = fleet_ceilings(graph, own, availability, shares)
         self._digraph = build_digraph(graph)
+        # Who depends on whom over hard edges, built once: each blast radius is then one ancestor walk.
+        self._hard = nx.DiGraph((a, b) for a, b, kind in self._digraph.edges(data="kind") if kind == "hard" and a != b)
         cycles = dependency_cycles(self._digraph)
         self._cache = (graph, ceilings, cycles)
         return self._cache
@@ -59,7 +63,7 @@ class RelationshipDiscoveryAgent:
         ceiling = ceilings.get(service)
         hard_deps = sorted(d.to for d in graph.dependencies if d.from_ == service and d.kind == "hard")
         soft_deps = sorted(d.to for d in graph.dependencies if d.from_ == service and d.kind == "soft")
-        radius = blast_radius(self._digraph, service) if self._digraph.has_node(service) else []
+        radius = sorted(nx.ancestors(self._hard, service) - {service}) if self._hard.has_node(service) else []
         in_cycles = [c for c in cycles if service in c]
         evidence = [
             Evidence(
