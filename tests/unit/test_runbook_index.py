@@ -381,3 +381,16 @@ def test_public_runbooks_filtered_by_service_stay_in_that_component(
 ) -> None:
     hits = corpus_index[0].search("members down, no leader", service="etcd")
     assert hits and all("etcd" in hit.path for hit in hits)
+
+
+def test_hits_of_a_local_folder_link_to_their_file(tmp_path: Path) -> None:
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    (folder / "PaymentsDown.md").write_text("# PaymentsDown\n\n## Mitigation\n\n1. Restart the payments pods.\n")
+    store = LocalRunbookIndex(tmp_path / "index.db")
+    index_directory(store, folder)
+    (hit,) = store.search("payments down", k=1)
+    assert hit.link == (folder / "PaymentsDown.md").resolve().as_uri()
+    store.close()
+    again = LocalRunbookIndex(tmp_path / "index.db")
+    assert again.search("payments down", k=1)[0].link == hit.link

@@ -37,17 +37,23 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runbook_chunks (
     repository TEXT NOT NULL, path TEXT NOT NULL, chunk_index INTEGER NOT NULL,
     heading TEXT NOT NULL, text TEXT NOT NULL, services TEXT NOT NULL, resolution TEXT,
-    content_hash TEXT NOT NULL, embedder TEXT NOT NULL, vector BLOB NOT NULL,
+    content_hash TEXT NOT NULL, embedder TEXT NOT NULL, vector BLOB NOT NULL, link TEXT,
     PRIMARY KEY (repository, path, chunk_index)
 );
 """
-_COLUMNS = "repository, path, chunk_index, heading, text, services, resolution, content_hash, embedder, vector"
+_COLUMNS = "repository, path, chunk_index, heading, text, services, resolution, content_hash, embedder, vector, link"
 
 
 def content_hash(chunk: RunbookChunk) -> str:
     """SHA-256 of everything stored for a chunk except its key and vector: unchanged hash, nothing to redo."""
     payload = json.dumps(
-        [chunk.heading, chunk.text, chunk.services, chunk.resolution.model_dump() if chunk.resolution else None],
+        [
+            chunk.heading,
+            chunk.text,
+            chunk.services,
+            chunk.resolution.model_dump() if chunk.resolution else None,
+            chunk.link,
+        ],
         sort_keys=True,
         ensure_ascii=False,
     )
@@ -71,6 +77,7 @@ class _StoredChunk:
     text: str
     services: tuple[str, ...]
     resolution_json: str | None
+    link: str | None = None
 
 
 @dataclass
@@ -125,6 +132,9 @@ class LocalRunbookIndex:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(":memory:" if path is None else str(path), check_same_thread=False)
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(runbook_chunks)")}
+        if "link" not in columns:  # an index written before source links were kept
+            self._db.execute("ALTER TABLE runbook_chunks ADD COLUMN link TEXT")
         self._chunks: list[_StoredChunk] | None = None
         self._matrix = np.zeros((0, self.embedder.dimension), dtype=np.float32)
         self._bm25 = _Bm25.build([])
@@ -164,7 +174,7 @@ class LocalRunbookIndex:
                     "DELETE FROM runbook_chunks WHERE repository=? AND path=? AND chunk_index=?", stale
                 )
                 self._db.executemany(
-                    f"INSERT OR REPLACE INTO runbook_chunks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT OR REPLACE INTO runbook_chunks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             chunk.repository,
@@ -177,6 +187,7 @@ class LocalRunbookIndex:
                             digest,
                             self.embedder.name,
                             _blob(vector),
+                            chunk.link,
                         )
                         for (_, chunk, digest), vector in zip(changed, vectors, strict=True)
                     ],
@@ -239,9 +250,9 @@ class LocalRunbookIndex:
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM runbook_chunks ORDER BY repository, path, chunk_index")
             chunks: list[_StoredChunk] = []
             vectors: list[np.ndarray | None] = []
-            for repository, path, index, heading, text, services, resolution, _digest, embedder, blob in rows:
+            for repository, path, index, heading, text, services, resolution, _digest, embedder, blob, link in rows:
                 chunks.append(
-                    _StoredChunk(repository, path, index, heading, text, tuple(json.loads(services)), resolution)
+                    _StoredChunk(repository, path, index, heading, text, tuple(json.loads(services)), resolution, link)
                 )
                 vector = np.frombuffer(blob, dtype="<f4")
                 fresh = embedder == self.embedder.name and vector.shape == (self.embedder.dimension,)
@@ -310,7 +321,7 @@ class LocalRunbookIndex:
             score=round(score, 4),
             resolution=Resolution.model_validate_json(chunk.resolution_json) if chunk.resolution_json else None,
             repository=chunk.repository,
-            link=None,
+            link=chunk.link,
             text=truncate(chunk.text),
         )
 

@@ -101,11 +101,17 @@ def index_runbook_text(
     known_services: Sequence[str] = (),
     extractor: ResolutionExtractor | None = None,
     max_chars: int = DEFAULT_MAX_CHARS,
+    link: str | None = None,
 ) -> IndexReport:
-    """Chunk, extract and upsert one runbook; a runbook with no text left removes what was indexed for its path."""
+    """Chunk, extract and upsert one runbook; a runbook with no text left removes what was indexed for its path.
+
+    ``link`` (the source a reader can open: a web URL at a commit, or a file URI) is kept on every chunk.
+    """
     started = time.perf_counter()
     report = IndexReport(repository=repository)
     chunks = chunk_markdown(text, path, repository=repository, max_chars=max_chars, known_services=known_services)
+    if link is not None:
+        chunks = [chunk.model_copy(update={"link": link}) for chunk in chunks]
     if not chunks:
         index.delete_path(repository, path)
         report.skipped.append(SkippedFile(path=path, reason="empty: no text outside front matter and headings"))
@@ -126,6 +132,7 @@ def index_runbook_bytes(
     known_services: Sequence[str] = (),
     extractor: ResolutionExtractor | None = None,
     max_bytes: int = MAX_RUNBOOK_BYTES,
+    link: str | None = None,
 ) -> IndexReport:
     """``index_runbook_text`` for raw file content; binary, non-UTF-8 or oversized content is skipped, not raised."""
     try:
@@ -133,7 +140,7 @@ def index_runbook_bytes(
     except UnindexableRunbook as skipped:
         return IndexReport(repository=repository, skipped=[SkippedFile(path=path, reason=skipped.reason)])
     return index_runbook_text(
-        index, text, path, repository=repository, known_services=known_services, extractor=extractor
+        index, text, path, repository=repository, known_services=known_services, extractor=extractor, link=link
     )
 
 
@@ -157,7 +164,8 @@ def index_directory(
     extractor: ResolutionExtractor | None = None,
     max_bytes: int = MAX_RUNBOOK_BYTES,
 ) -> IndexReport:
-    """Index every markdown file under ``root``; paths are stored relative to it (POSIX style)."""
+    """Index every markdown file under ``root``; paths are stored relative to it (POSIX style), each chunk
+    linking to its file (a ``file://`` URI)."""
     root = Path(root)
     if not root.is_dir():
         raise NotADirectoryError(f"runbook folder not found: {root}")
@@ -178,6 +186,7 @@ def index_directory(
                 known_services=known_services,
                 extractor=extractor,
                 max_bytes=max_bytes,
+                link=file.resolve().as_uri(),
             )
         )
     report.seconds = time.perf_counter() - started
