@@ -176,3 +176,12 @@ def state_machine_log_delivery(role: IConstruct) -> None:
         "logs:PutResourcePolicy, logs:DescribeLogGroups ...) and X-Ray tracing (xray:PutTraceSegments ...); "
         "none of these actions support resource-level permissions.",
     )
+
+
+def api_reads_its_executions(role: IConstruct, state_machine_name: str) -> None:
+    acknowledge(
+        role,
+        f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{state_machine_name}:*]",
+        "GET /recommendations/{run id} describes the executions the API started; execution names are chosen per "
+        "request, so the grant covers the executions of this one state machine (DescribeExecution only).",
+    )

@@ -19,6 +19,7 @@ from cdk.constructs.approval_channels import ApprovalChannels
 from cdk.constructs.logged_rest_api import LoggedRestApi
 from cdk.constructs.people_user_pool import PeopleUserPool
 from cdk.constructs.python_function import EngineFunction, EngineLayers
+from cdk.constructs.recommendation_workflow import recommendation_state_machine_name
 from cdk.constructs.state_tables import StateTables
 from cdk.permissions import grant_bedrock_invoke, grant_secret_read
 
@@ -70,6 +71,22 @@ class EngineApi(Construct):
             },
         )
         state_machine.grant_start_execution(self.handler.role)
+        # GET /recommendations/{run id} reads the execution it started (status and output), nothing else.
+        machine_name = recommendation_state_machine_name(config)
+        self.handler.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution"],
+                resources=[
+                    cdk.Stack.of(self).format_arn(
+                        service="states",
+                        resource="execution",
+                        resource_name=f"{machine_name}:*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        nag.api_reads_its_executions(self.handler.role, machine_name)
         tables.recommendations.grant(self.handler.role, "read")
         tables.approvals.grant(self.handler.role, "read")
         tables.context.grant(self.handler.role, "read")

@@ -29,6 +29,11 @@ DEFINITION_PATH = REPO_ROOT / "step_functions" / "recommendation.asl.json"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
+def recommendation_state_machine_name(config: DeploymentConfig) -> str:
+    """The state machine's name, e.g. ``SloEngine-dev-recommendation``."""
+    return f"{config.stack_prefix}-recommendation"
+
+
 @dataclass(frozen=True)
 class WorkflowFunction:
     """A Lambda of the workflow: its handler folder, the ASL state that calls it, and what it does."""
@@ -133,6 +138,8 @@ class RecommendationWorkflow(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            # A fixed name keeps execution ARNs predictable, so the API can be granted exactly its executions.
+            state_machine_name=recommendation_state_machine_name(config),
             comment="SLO recommendation: context, plan, parallel discovery, review, safety, human approval, feedback",
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_file(str(DEFINITION_PATH)),

@@ -199,3 +199,18 @@ def test_the_public_approval_paths_have_their_own_stricter_waf_rate_rule(assembl
             )
         },
     )
+
+
+def test_the_api_may_describe_only_the_executions_of_the_named_state_machine(assembly: CloudAssembly) -> None:
+    from template_queries import function_role_id, functions_by_folder, role_statements
+
+    (machine,) = assembly.resources("AWS::StepFunctions::StateMachine", "Reasoning").values()
+    name = machine["Properties"]["StateMachineName"]
+    assert name == f"{assembly.config.stack_prefix}-recommendation"
+    api = assembly.templates[assembly.stack_name("Api")]
+    _, function = functions_by_folder(api)["api"]
+    statements = [
+        s for s in role_statements(api, function_role_id(function)) if "states:DescribeExecution" in str(s["Action"])
+    ]
+    assert len(statements) == 1
+    assert f":execution:{name}:*" in json.dumps(statements[0]["Resource"])
