@@ -123,3 +123,15 @@ def test_an_excluded_maintenance_window_is_left_out_of_slis_and_backtests(engine
     assert b.events < a.events
     assert b.attained > a.attained
     assert b.backtest.excluded_minutes > 0
+
+
+def test_a_request_for_one_sli_plans_and_recommends_only_that_sli(engine):
+    from slo_engine.models import SLIKind
+
+    orchestrator = LocalOrchestrator(engine, lambda e, d: {"approved": [], "held": []})
+    run = orchestrator.run(
+        RecommendationRequest(run_id="only-latency", services=SERVICES, slis=[SLIKind.LATENCY], window_days=3)
+    )
+    recs = [engine.state.get_recommendation(i) for i in run.doc["summary"]["recommendation_ids"]]
+    assert {r.sli.value for r in recs} == {"latency"}
+    assert {r.service for r in recs} == set(SERVICES)

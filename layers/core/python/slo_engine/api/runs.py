@@ -112,24 +112,15 @@ class LocalWorkflowRuns:
     def _run(self, record: RunRecord, request: StartRecommendationRequest) -> None:
         from slo_engine.workflow.orchestrator import LocalOrchestrator
         from slo_engine.workflow.pipeline import manual_approver
-        from slo_engine.workflow.steps import STEPS, Doc, RecommendationRequest, master_agent
-
-        wanted = {s.value for s in request.slis}
-
-        def planned_slis_only(engine: Engine, doc: Doc) -> Doc:
-            plan = master_agent(engine, doc)
-            for service in plan["services"]:
-                service["slis"] = [s for s in service["slis"] if s in wanted]
-            return plan
+        from slo_engine.workflow.steps import RecommendationRequest
 
         try:
-            orchestrator = LocalOrchestrator(
-                self._engine, manual_approver, steps={**STEPS, "MasterAgent": planned_slis_only}
-            )
+            orchestrator = LocalOrchestrator(self._engine, manual_approver)
             result = orchestrator.run(
                 RecommendationRequest(
                     run_id=record.id,
                     services=list(request.services),
+                    slis=list(request.slis),
                     window_days=request.window_days,
                     exclusions=request.exclusions,
                     approve="manual",

@@ -49,6 +49,7 @@ class RecommendationRequest(BaseModel):
 
     run_id: str = Field(min_length=1, max_length=128)
     services: list[str] = Field(default_factory=list)
+    slis: list[SLIKind] = Field(default_factory=list, description="which SLIs to recommend; empty means all")
     window_days: int | None = Field(default=None, ge=1, le=366)
     exclusions: list[ExclusionWindow] = Field(default_factory=list)
     approve: str = Field(default="manual", pattern="^(auto|manual)$")
@@ -87,8 +88,12 @@ def master_agent(engine: Engine, doc: Doc) -> Doc:
         s: [f"feedback ({f['kind']}) from {f['by']}: {f['text']}" for f in mem.get("feedback", [])]
         for s, mem in context["memory"].items()
     }
-    plan = engine.reasoner.plan(services, notes, _window(engine, doc))
-    Plan.model_validate(plan.model_dump())  # whatever the reasoner is, its plan must fit the contract
+    plan = Plan.model_validate(engine.reasoner.plan(services, notes, _window(engine, doc)).model_dump())
+    # Whatever the reasoner planned, its plan must fit the contract and stay within what was asked.
+    wanted = set(_request(doc).slis)
+    if wanted:
+        for service_plan in plan.services:
+            service_plan.slis = [s for s in service_plan.slis if s in wanted]
     return plan.model_dump(mode="json")
 
 
@@ -181,10 +186,12 @@ def reviewer(engine: Engine, doc: Doc) -> list[Doc]:
     for name, ev in evidence.items():
         if ev.metric and not ev.metric.failed and ev.metric.data.get("latency"):
             thresholds[name] = float(ev.metric.data["latency"]["threshold_ms"])
+    planned = {sp.service: set(sp.slis) for sp in Plan.model_validate(doc["plan"]).services}
     out: list[Doc] = []
     for name in sorted(evidence):
         for item in review.review(evidence[name], thresholds):
-            out.append(_reviewed_doc(item, evidence[name]))
+            if item.verdict.sli in planned.get(name, set()):
+                out.append(_reviewed_doc(item, evidence[name]))
     return out
 
 

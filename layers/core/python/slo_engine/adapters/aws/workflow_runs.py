@@ -31,6 +31,7 @@ class StepFunctionsWorkflowRuns:
         payload = {
             "run_id": run_id,
             "services": list(request.services),
+            "slis": [s.value for s in request.slis],
             "window_days": request.window_days,
             "exclusions": [e.model_dump(mode="json") for e in request.exclusions],
             "approve": "manual",
