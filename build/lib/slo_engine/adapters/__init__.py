@@ -1,1 +1,0 @@
-"""Cloud adapters behind the ports (AWS, Bedrock, ...); each imports its driver lazily."""

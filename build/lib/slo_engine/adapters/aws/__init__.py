@@ -1,1 +1,0 @@
-"""AWS adapters behind the ports (DynamoDB, EventBridge, Cloud Map, Secrets Manager, ...); each imports boto3 lazily."""

@@ -1,1 +1,0 @@
-"""Embedded defaults for every port: run on a laptop with no cloud account, and in tests."""

@@ -1,3 +1,0 @@
-"""Lambda-facing glue: builds adapters from the environment and calls the core (the only place besides adapters/
-that may reach boto3, always lazily).
-"""

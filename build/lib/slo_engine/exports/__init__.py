@@ -1,1 +1,0 @@
-"""Outputs of approved SLOs: OpenSLO v1 YAML, Prometheus recording and burn-rate alert rules, the SLOApproved event."""

@@ -1,1 +1,0 @@
-"""The SLO math: pure, deterministic functions over count series (no I/O, no model)."""

@@ -1,1 +1,0 @@
-"""The reasoning workflow: one step function per state of the Step Functions definition."""
