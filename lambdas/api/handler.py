@@ -6,7 +6,6 @@ core's ``slo_engine.entrypoints.api.handle`` answers it with ``(status, body)``.
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 from collections.abc import Callable
 from typing import Any, Literal
@@ -17,6 +16,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
+
+from slo_engine.entrypoints import EntrypointUnavailableError, load_handle
 
 ENTRYPOINT_MODULE = "slo_engine.entrypoints.api"
 
@@ -50,26 +51,13 @@ class ApiRequest(BaseModel):
     request_id: str | None = None
 
 
-class EntrypointUnavailableError(RuntimeError):
-    """The core layer deployed with this function does not provide the entrypoint yet."""
-
-
 class MalformedBodyError(ValueError):
     """The request body is not valid JSON."""
 
 
 @functools.cache
 def _entrypoint() -> Callable[..., Any]:
-    try:
-        module = importlib.import_module(ENTRYPOINT_MODULE)
-    except ModuleNotFoundError as error:
-        if not error.name or not ENTRYPOINT_MODULE.startswith(error.name):
-            raise
-        raise EntrypointUnavailableError(f"{ENTRYPOINT_MODULE} is not in the deployed core layer") from error
-    handle = getattr(module, "handle", None)
-    if not callable(handle):
-        raise EntrypointUnavailableError(f"{ENTRYPOINT_MODULE} defines no handle(request, context)")
-    return handle
+    return load_handle(ENTRYPOINT_MODULE)
 
 
 def _reply(result: Any) -> Response:

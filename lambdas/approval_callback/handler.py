@@ -6,7 +6,6 @@ resumes the workflow (SendTaskSuccess / SendTaskFailure) and answers with a page
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 from collections.abc import Callable
 from typing import Any, Literal
@@ -18,6 +17,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
+
+from slo_engine.entrypoints import EntrypointUnavailableError, load_handle
 
 ENTRYPOINT_MODULE = "slo_engine.entrypoints.approval_callback"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -41,22 +42,9 @@ class ApprovalCallbackRequest(BaseModel):
     user_agent: str | None = None
 
 
-class EntrypointUnavailableError(RuntimeError):
-    """The core layer deployed with this function does not provide the entrypoint yet."""
-
-
 @functools.cache
 def _entrypoint() -> Callable[..., Any]:
-    try:
-        module = importlib.import_module(ENTRYPOINT_MODULE)
-    except ModuleNotFoundError as error:
-        if not error.name or not ENTRYPOINT_MODULE.startswith(error.name):
-            raise
-        raise EntrypointUnavailableError(f"{ENTRYPOINT_MODULE} is not in the deployed core layer") from error
-    handle = getattr(module, "handle", None)
-    if not callable(handle):
-        raise EntrypointUnavailableError(f"{ENTRYPOINT_MODULE} defines no handle(request, context)")
-    return handle
+    return load_handle(ENTRYPOINT_MODULE)
 
 
 def _reply(result: Any) -> Response:

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.parser.models import KinesisDataStreamRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from slo_engine.entrypoints import load_handle
+
 ENTRYPOINT_MODULE = "slo_engine.entrypoints.snapshot_sink"
 
 logger = Logger()
@@ -23,22 +24,9 @@ metrics = Metrics(namespace="SloEngine")
 processor = BatchProcessor(event_type=EventType.KinesisDataStreams, model=KinesisDataStreamRecord)
 
 
-class EntrypointUnavailableError(RuntimeError):
-    """The core layer deployed with this function does not provide the entrypoint yet."""
-
-
 @functools.cache
 def _entrypoint() -> Callable[..., Any]:
-    try:
-        module = importlib.import_module(ENTRYPOINT_MODULE)
-    except ModuleNotFoundError as error:
-        if not error.name or not ENTRYPOINT_MODULE.startswith(error.name):
-            raise
-        raise EntrypointUnavailableError(f"{ENTRYPOINT_MODULE} is not in the deployed core layer") from error
-    handle = getattr(module, "handle", None)
-    if not callable(handle):
-        raise EntrypointUnavailableError(f"{ENTRYPOINT_MODULE} defines no handle(record, context)")
-    return handle
+    return load_handle(ENTRYPOINT_MODULE)
 
 
 @tracer.capture_method(capture_response=False)

@@ -5,7 +5,6 @@ core's ``slo_engine.entrypoints.structural_mapping.handle`` to rebuild that serv
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,8 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from slo_engine.entrypoints import load_handle
+
 ENTRYPOINT_MODULE = "slo_engine.entrypoints.structural_mapping"
 
 logger = Logger()
@@ -22,22 +23,9 @@ tracer = Tracer()
 metrics = Metrics(namespace="SloEngine")
 
 
-class EntrypointUnavailableError(RuntimeError):
-    """The core layer deployed with this function does not provide the entrypoint yet."""
-
-
 @functools.cache
 def _entrypoint() -> Callable[..., Any]:
-    try:
-        module = importlib.import_module(ENTRYPOINT_MODULE)
-    except ModuleNotFoundError as error:
-        if not error.name or not ENTRYPOINT_MODULE.startswith(error.name):
-            raise
-        raise EntrypointUnavailableError(f"{ENTRYPOINT_MODULE} is not in the deployed core layer") from error
-    handle = getattr(module, "handle", None)
-    if not callable(handle):
-        raise EntrypointUnavailableError(f"{ENTRYPOINT_MODULE} defines no handle(event, context)")
-    return handle
+    return load_handle(ENTRYPOINT_MODULE)
 
 
 @logger.inject_lambda_context(log_event=True)
