@@ -6,9 +6,7 @@ The corpus test measures recall@5 on the public Prometheus-operator runbooks, by
 from __future__ import annotations
 
 import os
-import re
 import statistics
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +15,12 @@ import pytest
 
 from slo_engine.embedded.runbook_index import HIT_TEXT_CHARS, LocalRunbookIndex
 from slo_engine.knowledge.embedding import Embedder, HashingEmbedder, word_tokens
+from slo_engine.knowledge.evaluation import (
+    ALERT_FILE,
+    PROMETHEUS_OPERATOR_PARAPHRASES,
+    recall_at_k,
+    symptom_query,
+)
 from slo_engine.knowledge.indexing import IndexReport, index_directory, index_runbook_bytes
 from slo_engine.models import Resolution, RunbookChunk
 from slo_engine.ports import RunbookIndex
@@ -279,25 +283,6 @@ def test_a_missing_folder_is_an_error(tmp_path: Path) -> None:
 
 # --- recall on the public corpus ----------------------------------------------------------------------------------
 
-SYMPTOM_SECTION = re.compile(r"^#{2,6}\s+(meaning|impact|symptoms?|description|overview)\b", re.IGNORECASE)
-ALERT_FILE = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
-
-
-def symptom_query(text: str, alert: str) -> str:
-    """The first paragraph of the first Meaning/Impact-type section (else of the body), the alert name removed."""
-    lines = text.split("\n")
-    start = next((i + 1 for i, line in enumerate(lines) if SYMPTOM_SECTION.match(line)), None)
-    if start is None:
-        start = next((i + 1 for i, line in enumerate(lines) if line.startswith("# ")), 0)
-    paragraph: list[str] = []
-    for line in lines[start:]:
-        if not line.strip() or line.startswith(("#", "<", "```")):
-            if paragraph:
-                break
-            continue
-        paragraph.append(line.strip())
-    return re.sub(re.escape(alert), " ", " ".join(paragraph), flags=re.IGNORECASE).strip()
-
 
 @pytest.fixture(scope="module")
 def corpus_index() -> tuple[LocalRunbookIndex, IndexReport]:
@@ -309,13 +294,7 @@ def corpus_index() -> tuple[LocalRunbookIndex, IndexReport]:
 
 
 def recall_at_5(store: LocalRunbookIndex, queries: dict[str, str]) -> tuple[float, list[float]]:
-    found, latencies = 0, []
-    for query, expected in queries.items():
-        started = time.perf_counter()
-        hits = store.search(query, k=5)
-        latencies.append(time.perf_counter() - started)
-        found += expected in [hit.path for hit in hits]
-    return found / len(queries), latencies
+    return recall_at_k(store, queries, k=5)
 
 
 @needs_corpus
@@ -344,25 +323,7 @@ def test_public_runbooks_are_found_by_alert_name_and_by_symptom(
     assert statistics.median(latencies) < 0.05
 
 
-# My own wording (not the runbooks'), so the words differ from the text searched.
-PARAPHRASED = {
-    "pod keeps restarting after it crashes": "kubernetes/KubePodCrashLooping.md",
-    "etcd disk writes are slow, fsync latency high": "etcd/etcdHighFsyncDurations.md",
-    "etcd cluster has lost its leader": "etcd/etcdNoLeader.md",
-    "running out of inodes on a node": "node/NodeFilesystemAlmostOutOfFiles.md",
-    "node clock drifting, NTP not synchronised": "node/NodeClockNotSynchronising.md",
-    "prometheus cannot reach alertmanager": "prometheus/PrometheusNotConnectedToAlertmanagers.md",
-    "the kubernetes API server is unreachable": "kubernetes/KubeAPIDown.md",
-    "persistent volume almost full": "kubernetes/KubePersistentVolumeFillingUp.md",
-    "container CPU is being throttled": "kubernetes/CPUThrottlingHigh.md",
-    "kubelet certificate about to expire": "kubernetes/KubeletClientCertificateExpiration.md",
-    "scrape target is down and cannot be reached": "general/TargetDown.md",
-    "deployment does not have the expected number of replicas": "kubernetes/KubeDeploymentReplicasMismatch.md",
-    "autoscaler is at its maximum replicas": "kubernetes/KubeHpaMaxedOut.md",
-    "remote write is falling behind": "prometheus/PrometheusRemoteWriteBehind.md",
-    "RAID array degraded, disk failed": "node/NodeRAIDDegraded.md",
-    "disk on the node will be full soon": "node/NodeFilesystemSpaceFillingUp.md",
-}
+PARAPHRASED = PROMETHEUS_OPERATOR_PARAPHRASES
 
 
 @needs_corpus
