@@ -226,3 +226,47 @@ def test_a_large_fleet_is_planned_in_requests_under_the_token_bound():
     assert len(batches) > 1
     assert [s.name for b in batches for s in b] == [s.name for s in services]
     assert all(estimate_request_tokens(reasoner.plan_request(b, memory, 28)) <= 3000 for b in batches if len(b) > 1)
+
+
+def test_dependencies_read_by_the_model_are_schema_checked_and_unknown_names_dropped_by_validation(stubbed):
+    from slo_engine.discovery.extraction import validate_extracted
+
+    reasoner, stub, _ = stubbed
+    expect(
+        stub,
+        tool_use(
+            "submit_dependencies",
+            {
+                "dependencies": [
+                    {"service": "payments", "kind": "hard", "confidence": 0.9, "evidence": "calls payments sync"},
+                    {"service": "ghost-service", "kind": "soft", "confidence": 0.4, "evidence": "maybe ghost"},
+                ]
+            },
+        ),
+    )
+    found = reasoner.extract_dependencies("checkout", "Checkout calls payments synchronously.", ["payments"])
+    assert [(d.service, d.kind) for d in found] == [("payments", "hard"), ("ghost-service", "soft")]
+    verdict = validate_extracted("checkout", found, ["payments", "checkout"])
+    assert [d.service for d in verdict.accepted] == ["payments"]
+    assert any("ghost-service" in r for r in verdict.rejected)
+
+
+def test_a_malformed_dependency_answer_falls_back_to_the_rules(stubbed):
+    reasoner, stub, _ = stubbed
+    bad = tool_use("submit_dependencies", {"dependencies": [{"kind": "sideways"}]})
+    expect(stub, bad)
+    expect(stub, bad)  # the one repair turn fails too
+    found = reasoner.extract_dependencies("checkout", "PAYMENTS_URL=http://payments.svc:8080", ["payments"])
+    assert [d.service for d in found] == ["payments"]
+    assert reasoner.ledger.operations["extract_dependencies"].fallbacks == 1
+
+
+def test_the_mapping_lambda_reads_docs_with_the_small_model_when_one_is_configured(monkeypatch):
+    from slo_engine.embedded.reasoner import DeterministicReasoner
+    from slo_engine.entrypoints.structural_mapping import reasoner_from_env
+
+    monkeypatch.delenv("SLO_ENGINE_SMALL_MODEL_ID", raising=False)
+    assert isinstance(reasoner_from_env(), DeterministicReasoner)
+    monkeypatch.setenv("SLO_ENGINE_SMALL_MODEL_ID", MODEL)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    assert isinstance(reasoner_from_env(), BedrockReasoner)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from slo_engine.agents.context import estimate_tokens
+from slo_engine.discovery.events import ExtractedDependency
 from slo_engine.models import (
     AgentFinding,
     Plan,
@@ -112,6 +113,19 @@ EXPLAIN_TOOL = _tool(
 )
 RESOLUTION_TOOL = _tool("submit_resolution", "Submit the failure mode and fix a runbook section describes.", Resolution)
 ANSWER_TOOL = _tool("submit_answer", "Submit the answer to the user's question.", AnswerToolInput)
+
+
+class DependenciesToolInput(BaseModel):
+    """What the model may say about a service's dependencies; names are checked against the graph by the caller."""
+
+    dependencies: list[ExtractedDependency] = Field(default_factory=list, max_length=200)
+
+
+DEPENDENCIES_TOOL = _tool(
+    "submit_dependencies",
+    "Submit the services this service calls, as named in its docs or configuration.",
+    DependenciesToolInput,
+)
 
 
 # --- token accounting -----------------------------------------------------------------------------------
@@ -449,9 +463,31 @@ class BedrockReasoner:
             self.ledger.add(self.execution_id, "answer", fallbacks=1)
             return str(self.fallback.answer(question, context))
 
-    def extract_dependencies(self, service: str, text: str, known_services: Sequence[str]) -> Any:
-        """Delegated to the rule-based extractor (its callers validate names against the graph either way)."""
-        return self.fallback.extract_dependencies(service, text, known_services)
+    def dependencies_request(self, service: str, text: str, known_services: Sequence[str]) -> dict[str, Any]:
+        prompt = (
+            f"List the services that {service} calls, from its documentation or configuration below. Use only names "
+            "from the known services list; mark a dependency hard when the text says calls are synchronous or "
+            "required, soft when optional, cached or asynchronous; quote the words that support each one.\n"
+            f"Known services: {json.dumps(sorted(known_services)[:2000])}\n"
+            + untrusted(text[:20_000], f"documentation of {service}")
+        )
+        return self.request(DEPENDENCIES_TOOL, prompt, small=True)
+
+    def extract_dependencies(self, service: str, text: str, known_services: Sequence[str]) -> list[ExtractedDependency]:
+        """The small model reads the text; its answer is schema-checked here and name-checked by the caller
+        (``discovery.extraction.validate_extracted``). A failed or malformed answer falls back to the rules."""
+        try:
+            answer = self._structured(
+                self.dependencies_request(service, text, known_services),
+                DependenciesToolInput,
+                "extract_dependencies",
+            )
+        except ReasonerOutputError as error:
+            logger.warning("%s; the rule-based dependency extraction is used", error)
+            self.ledger.add(self.execution_id, "extract_dependencies", fallbacks=1)
+            found: list[ExtractedDependency] = self.fallback.extract_dependencies(service, text, known_services)
+            return found
+        return answer.dependencies
 
 
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?%")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,9 +35,20 @@ def parse_change(detail: object) -> ServiceChange:
 def _wiring() -> tuple[StructuralMapper, Any]:
     from slo_engine.adapters.aws.observed_edges import DynamoDbObservedEdges
     from slo_engine.adapters.neo4j_graph import Neo4jGraphStore
+
+    return StructuralMapper(Neo4jGraphStore.from_env(), reasoner_from_env()), DynamoDbObservedEdges.from_env()
+
+
+def reasoner_from_env() -> Any:
+    """The small model on Bedrock reads docs when ``SLO_ENGINE_SMALL_MODEL_ID`` is set; the rules otherwise."""
+    small_model_id = os.environ.get("SLO_ENGINE_SMALL_MODEL_ID", "").strip()
+    if small_model_id:
+        from slo_engine.adapters.bedrock import BedrockReasoner
+
+        return BedrockReasoner(small_model_id, small_model_id=small_model_id)
     from slo_engine.embedded.reasoner import DeterministicReasoner
 
-    return StructuralMapper(Neo4jGraphStore.from_env(), DeterministicReasoner()), DynamoDbObservedEdges.from_env()
+    return DeterministicReasoner()
 
 
 def handle(event: Any, context: Any = None) -> dict[str, Any]:
