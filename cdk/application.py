@@ -47,8 +47,23 @@ def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) 
 
     state = StateStack(app, f"{prefix}-State", config=config, env=environment)
     ingestion = IngestionStack(app, f"{prefix}-Ingestion", config=config, tables=state.tables, env=environment)
-    discovery = DiscoveryStack(app, f"{prefix}-Discovery", config=config, tables=state.tables, env=environment)
-    knowledge = KnowledgeStack(app, f"{prefix}-Knowledge", config=config, tables=state.tables, env=environment)
+    discovery = DiscoveryStack(
+        app,
+        f"{prefix}-Discovery",
+        config=config,
+        tables=state.tables,
+        service_documents=state.service_documents,
+        env=environment,
+    )
+    knowledge = KnowledgeStack(
+        app,
+        f"{prefix}-Knowledge",
+        config=config,
+        tables=state.tables,
+        service_documents=state.service_documents,
+        service_change_bus=discovery.discovery.bus,
+        env=environment,
+    )
     reasoning = ReasoningStack(
         app,
         f"{prefix}-Reasoning",

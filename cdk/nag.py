@@ -63,9 +63,14 @@ def access_log_bucket(bucket: IConstruct) -> None:
 
 
 def objects_under_prefix(role: IConstruct, bucket: IConstruct, prefix: str, purpose: str) -> None:
+    objects_under_arn_prefix(role, arn_token(bucket), prefix, purpose)
+
+
+def objects_under_arn_prefix(role: IConstruct, bucket_arn_token: str, prefix: str, purpose: str) -> None:
+    """``objects_under_prefix`` for a bucket named by how cdk-nag prints its ARN (e.g. another stack's output)."""
     acknowledge(
         role,
-        f"IAM5[Resource::{arn_token(bucket)}/{prefix}/*]",
+        f"IAM5[Resource::{bucket_arn_token}/{prefix}/*]",
         f"Object keys are derived from data at run time ({purpose}); access is limited to one prefix of one bucket.",
     )
 

@@ -57,18 +57,114 @@ def _number(value: float) -> str:
     return repr(float(value))
 
 
-_PARSE_SQL = """
-    SELECT line,
-        line IS JSON AS is_json,
-        line IS JSON OBJECT AS is_object,
-        JSON_VALUE(line, '$.service') AS service,
-        NULLIF(JSON_VALUE(line, '$.peer'), '') AS peer,
-        JSON_VALUE(line, '$.timestamp') AS stamp,
-        TRY_CAST(JSON_VALUE(line, '$.duration_ms') AS DOUBLE) AS duration_ms,
-        JSON_EXISTS(line, '$.error') AS has_error,
-        LOWER(JSON_VALUE(line, '$.error')) AS error_text
-    FROM {source}"""
-"""Stage one: each JSON line parsed once into string fields (NULL where absent)."""
+_NO_ROW = "CAST(NULL AS STRING)"
+_BAD = "CAST('!' AS STRING)"
+"""Markers in the OTLP flattening: NULL (a raw-event line: one row, no OTLP level) and ``!`` (a level that is not a
+list of objects: one ``invalid OTLP`` row stands for it)."""
+
+SERVED_KINDS = ("SPAN_KIND_SERVER", "SPAN_KIND_CONSUMER")
+CALLING_KINDS = ("SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER")
+DELTA_SPELLINGS = ("1", "AGGREGATION_TEMPORALITY_DELTA")
+UNIT_SCALE = {"ms": 1.0, "s": 1000.0}
+BOUND_TOLERANCE = 1e-9
+"""Mirrors ``slo_engine.ingest.otlp`` (the sidecar's OTLP JSON aggregates), rule for rule."""
+
+
+def _sql_list(values: Sequence[str]) -> str:
+    return "(" + ", ".join(_sql_string(v) for v in values) + ")"
+
+
+def _attribute_sql(json_column: str, key: str, prefix: str = "$") -> str:
+    """The first string value of OTLP attribute ``key`` (NULL if absent)."""
+    path = f"{prefix}.attributes[?(@.key == ''{key}'')].value.stringValue"
+    return f"JSON_VALUE(JSON_QUERY({json_column}, '{path}'), '$[0]')"
+
+
+def _level_sql(parent: str, path: str) -> str:
+    """The elements of the array at ``path`` of ``parent`` (one ``!`` if it is not an array), for CROSS JOIN UNNEST;
+    one NULL for raw-event lines."""
+    return (
+        f"CASE WHEN NOT is_otlp THEN ARRAY[{_NO_ROW}] WHEN {parent} IS NULL OR {parent} = '!' THEN ARRAY[{_BAD}] "
+        f"ELSE COALESCE(JSON_QUERY({parent}, '{path}' RETURNING ARRAY<STRING>), ARRAY[{_BAD}]) END"
+    )
+
+
+def parse_sql(source: str, bounds: Sequence[float]) -> str:
+    """Stage one: every line parsed once into string fields (NULL where absent).
+
+    A raw-event line gives one row. An OTLP export is flattened (resource, scope, metric, data point) with CROSS
+    JOIN UNNEST in document order, each level's fields read once per element of that level; a level that is not a
+    list gives one row marked ``!`` (``invalid OTLP``), an empty list none.
+    """
+    line_fields = "line, is_json, is_object, is_otlp"
+    raw = {
+        "service": "JSON_VALUE(line, '$.service')",
+        "peer": "NULLIF(JSON_VALUE(line, '$.peer'), '')",
+        "stamp": "JSON_VALUE(line, '$.timestamp')",
+        "duration_ms": "TRY_CAST(JSON_VALUE(line, '$.duration_ms') AS DOUBLE)",
+        "has_error": "POSITION('\"error\"' IN line) > 0 AND JSON_EXISTS(line, '$.error')",
+        "error_text": "LOWER(JSON_VALUE(line, '$.error'))",
+    }
+    raw_types = {"has_error": "BOOLEAN", "duration_ms": "DOUBLE"}
+    raw_columns = ", ".join(
+        f"CASE WHEN is_otlp THEN CAST(NULL AS {raw_types.get(name, 'STRING')}) ELSE {sql} END AS {name}"
+        for name, sql in raw.items()
+    )
+    metric_fields = "resource_service, metric_bad, metric_name, metric_unit, has_histogram, temporality"
+    point = {
+        "point_service": _attribute_sql("p", "service.name"),
+        "point_kind": _attribute_sql("p", "span.kind"),
+        "point_status": _attribute_sql("p", "status.code"),
+        "point_peer": _attribute_sql("p", "peer.service"),
+        "point_start": "JSON_VALUE(p, '$.startTimeUnixNano')",
+        "point_time": "JSON_VALUE(p, '$.timeUnixNano')",
+        "point_count": "JSON_VALUE(p, '$.count')",
+    }
+    point.update({f"b{i}": f"JSON_VALUE(p, '$.bucketCounts[{i}]')" for i in range(len(bounds) + 2)})
+    point.update({f"e{i}": f"JSON_VALUE(p, '$.explicitBounds[{i}]')" for i in range(len(bounds) + 1)})
+    point_columns = ", ".join(f"{sql} AS {name}" for name, sql in point.items())
+    return f"""
+    SELECT {line_fields}, {raw_columns}, {metric_fields}, p, p IS JSON OBJECT AS point_is_object, {point_columns}
+    FROM (
+        SELECT {line_fields}, resource_service, m,
+            is_otlp AND (m IS NULL OR m = '!' OR NOT (m IS JSON OBJECT)) AS metric_bad,
+            JSON_VALUE(m, '$.name') AS metric_name,
+            JSON_VALUE(m, '$.unit') AS metric_unit,
+            JSON_EXISTS(m, '$.histogram') AS has_histogram,
+            JSON_VALUE(m, '$.histogram.aggregationTemporality') AS temporality
+        FROM (
+            SELECT {line_fields}, resource_service, sm
+            FROM (
+                SELECT {line_fields}, rm,
+                    CASE WHEN rm IS NULL OR rm = '!' THEN CAST(NULL AS STRING)
+                        ELSE {_attribute_sql("rm", "service.name", "$.resource")} END AS resource_service
+                FROM (
+                    SELECT line, line IS JSON AS is_json, line IS JSON OBJECT AS is_object,
+                        POSITION('"resourceMetrics"' IN line) > 0 AND JSON_EXISTS(line, '$.resourceMetrics')
+                            AS is_otlp
+                    FROM {source}
+                ) CROSS JOIN UNNEST({_level_sql("line", "$.resourceMetrics")}) AS R(rm)
+            ) CROSS JOIN UNNEST({_level_sql("rm", "$.scopeMetrics")}) AS S(sm)
+        ) CROSS JOIN UNNEST({_level_sql("sm", "$.metrics")}) AS M(m)
+    ) CROSS JOIN UNNEST(
+        CASE WHEN NOT is_otlp THEN ARRAY[{_NO_ROW}] WHEN metric_bad THEN ARRAY[{_BAD}]
+        ELSE COALESCE(JSON_QUERY(m, '$.histogram.dataPoints' RETURNING ARRAY<STRING>), ARRAY[{_BAD}]) END
+    ) AS P(p)"""
+
+
+def _parsed_schema(bounds: Sequence[float]) -> list[tuple[str, str]]:
+    """Stage one's columns and their types (materialised by the DataStream hop)."""
+    columns = [("line", "STRING"), ("is_json", "BOOLEAN"), ("is_object", "BOOLEAN"), ("is_otlp", "BOOLEAN")]
+    columns += [("service", "STRING"), ("peer", "STRING"), ("stamp", "STRING"), ("duration_ms", "DOUBLE")]
+    columns += [("has_error", "BOOLEAN"), ("error_text", "STRING")]
+    columns += [("resource_service", "STRING"), ("metric_bad", "BOOLEAN"), ("metric_name", "STRING")]
+    columns += [("metric_unit", "STRING"), ("has_histogram", "BOOLEAN"), ("temporality", "STRING")]
+    columns += [("p", "STRING"), ("point_is_object", "BOOLEAN")]
+    columns += [(name, "STRING") for name in ("point_service", "point_kind", "point_status", "point_peer")]
+    columns += [(name, "STRING") for name in ("point_start", "point_time", "point_count")]
+    columns += [(f"b{i}", "STRING") for i in range(len(bounds) + 2)]
+    columns += [(f"e{i}", "STRING") for i in range(len(bounds) + 1)]
+    return columns
 
 
 def epoch_ms_sql(stamp: str = "stamp") -> str:
@@ -108,6 +204,77 @@ def validity_sql() -> str:
         ELSE CAST(NULL AS STRING) END"""
 
 
+def _otlp_validity_sql(bounds: Sequence[float]) -> str:
+    """Why an OTLP row is refused (NULL: a usable data point), checks in ``slo_engine.ingest.otlp``'s order."""
+    digits19, digits18 = _sql_string("^[0-9]{1,19}$"), _sql_string("^[0-9]{1,18}$")
+    n = len(bounds) + 1
+    counts_ok = " AND ".join(f"REGEXP(COALESCE(b{i}, ''), {digits18})" for i in range(n))
+    counts_sum = " + ".join(f"TRY_CAST(b{i} AS BIGINT)" for i in range(n))
+    scale = "CASE WHEN metric_unit = 's' THEN 1000.0E0 ELSE 1.0E0 END"
+    bounds_differ = " OR ".join(
+        f"COALESCE(ABS(TRY_CAST(e{i} AS DOUBLE) * {scale} - {_number(b)}) > {_number(BOUND_TOLERANCE * b)}, TRUE)"
+        for i, b in enumerate(bounds)
+    )
+    start = f"IF(REGEXP(COALESCE(point_start, ''), {digits19}), TRY_CAST(point_start AS BIGINT), CAST(NULL AS BIGINT))"
+    end = f"IF(REGEXP(COALESCE(point_time, ''), {digits19}), TRY_CAST(point_time AS BIGINT), CAST(NULL AS BIGINT))"
+    service = "COALESCE(point_service, resource_service)"
+    duration = "(metric_name = 'duration' OR metric_name LIKE '%.duration')"
+    return f"""CASE
+        WHEN metric_bad THEN 'invalid OTLP'
+        WHEN NOT COALESCE(has_histogram AND {duration}, FALSE) THEN 'unsupported metric'
+        WHEN p IS NULL OR p = '!' OR NOT point_is_object THEN 'invalid OTLP'
+        WHEN metric_unit IS NULL OR metric_unit NOT IN {_sql_list(list(UNIT_SCALE))} THEN 'invalid unit'
+        WHEN temporality IS NULL OR temporality NOT IN {_sql_list(DELTA_SPELLINGS)} THEN 'invalid temporality'
+        WHEN {service} IS NULL OR CHAR_LENGTH({service}) < 1 OR CHAR_LENGTH({service}) > 256 THEN 'invalid service'
+        WHEN {start} IS NULL OR {end} IS NULL OR {end} = 0 OR {start} > {end} THEN 'invalid timestamp'
+        WHEN point_kind IN {_sql_list(CALLING_KINDS)}
+            AND (point_peer IS NULL OR CHAR_LENGTH(point_peer) < 1 OR CHAR_LENGTH(point_peer) > 256)
+            THEN 'invalid peer.service'
+        WHEN point_kind IS NULL OR point_kind NOT IN {_sql_list(SERVED_KINDS + CALLING_KINDS)}
+            THEN 'unsupported span kind'
+        WHEN NOT REGEXP(COALESCE(point_count, ''), {digits18}) OR NOT ({counts_ok}) OR b{n} IS NOT NULL
+            OR {counts_sum} <> TRY_CAST(point_count AS BIGINT) THEN 'invalid histogram'
+        WHEN e{len(bounds)} IS NOT NULL OR {bounds_differ} THEN 'histogram bounds differ'
+        ELSE CAST(NULL AS STRING) END"""
+
+
+def weighted_rows_sql(source: str, bounds: Sequence[float]) -> str:
+    """Stage two: every parsed row as one weighted row: ``n`` calls at ``ts_ms``, ``e`` of them failed, and for a
+    served row its cumulative histogram ``cu0..``; ``malformed`` says why a row is refused (NULL: it is usable).
+
+    A raw event weighs 1; an OTLP data point weighs its ``count``.
+    """
+    calling = f"point_kind IN {_sql_list(CALLING_KINDS)}"
+    raw_cumulative = [f"CASE WHEN peer IS NULL AND duration_ms <= {_number(b)} THEN 1 ELSE 0 END" for b in bounds]
+    bucket = [f"COALESCE(TRY_CAST(b{j} AS BIGINT), 0)" for j in range(len(bounds))]
+    otlp_cumulative = [f"CASE WHEN {calling} THEN 0 ELSE {' + '.join(bucket[: i + 1])} END" for i in range(len(bounds))]
+    cumulative = ",\n        ".join(
+        f"CAST(CASE WHEN is_otlp THEN {o} ELSE {r} END AS BIGINT) AS cu{i}"
+        for i, (r, o) in enumerate(zip(raw_cumulative, otlp_cumulative, strict=True))
+    )
+    count = "COALESCE(TRY_CAST(point_count AS BIGINT), 0)"
+    otlp_ts = "(TRY_CAST(point_start AS BIGINT) / 1000000 + TRY_CAST(point_time AS BIGINT) / 1000000) / 2"
+    return f"""
+    SELECT
+        CASE WHEN is_otlp AND p IS NOT NULL AND p <> '!' THEN p ELSE line END AS record,
+        CASE WHEN is_otlp THEN COALESCE(point_service, resource_service) ELSE service END AS subject,
+        CASE WHEN is_otlp THEN IF({calling}, point_peer, CAST(NULL AS STRING)) ELSE peer END AS peer,
+        CASE WHEN is_otlp THEN {otlp_ts} ELSE {epoch_ms_sql()} END AS ts_ms,
+        CAST(CASE WHEN is_otlp THEN {count} ELSE 1 END AS BIGINT) AS n,
+        CAST(CASE WHEN is_otlp THEN IF(point_status = 'STATUS_CODE_ERROR', {count}, 0)
+            WHEN COALESCE({_ERROR_FLAG_SQL}, FALSE) THEN 1 ELSE 0 END AS BIGINT) AS e,
+        {cumulative},
+        CASE WHEN is_otlp THEN {_otlp_validity_sql(bounds)} ELSE {validity_sql()} END AS malformed
+    FROM {source}"""
+
+
+def _weighted_schema(bounds: Sequence[float]) -> list[tuple[str, str]]:
+    columns = [("record", "STRING"), ("subject", "STRING"), ("peer", "STRING"), ("ts_ms", "BIGINT")]
+    columns += [("n", "BIGINT"), ("e", "BIGINT")]
+    columns += [(f"cu{i}", "BIGINT") for i in range(len(bounds))]
+    return [*columns, ("malformed", "STRING")]
+
+
 def _clock_sql(settings: JobSettings) -> str:
     if settings.clock_epoch_ms is None:
         return "CURRENT_TIMESTAMP"
@@ -130,17 +297,17 @@ def watermark_sql(settings: JobSettings) -> str:
 
 
 def event_time_sql() -> str:
-    return f"TO_TIMESTAMP_LTZ(COALESCE({epoch_ms_sql()}, 0), 3)"
+    return "TO_TIMESTAMP_LTZ(COALESCE(ts_ms, 0), 3)"
 
 
 def classified_view_sql(source: str, settings: JobSettings) -> str:
-    """Each parsed row with its verdict: ``accepted``, ``late``, ``future`` or the malformed reason."""
+    """Each weighted row with its verdict: ``accepted``, ``late``, ``future`` or the malformed reason."""
     window_ms = settings.window_seconds * 1000
     window_end = f"TO_TIMESTAMP_LTZ((FLOOR(ts_ms / {window_ms}) + 1) * {window_ms}, 3)"
     future_ms = settings.max_future_seconds * 1000
     return f"""
     CREATE TEMPORARY VIEW classified AS
-    SELECT line, ts, service, peer, duration_ms, COALESCE(failed, FALSE) AS failed,
+    SELECT record, ts, subject AS service, peer, n, e, {", ".join(f"cu{i}" for i in range(len(settings.bounds)))},
         CASE
             WHEN malformed IS NOT NULL THEN malformed
             WHEN TO_TIMESTAMP_LTZ(ts_ms, 3) > {_clock_sql(settings)} + {_ms_literal(future_ms)} THEN 'future'
@@ -154,11 +321,9 @@ def classified_view_sql(source: str, settings: JobSettings) -> str:
 
 
 def _cumulative_sums(bounds: Sequence[float]) -> list[str]:
-    """cu_i: server spans at or under bounds[i] (the histogram's cumulative counts; the total is ``requests``)."""
-    return [
-        f"SUM(CASE WHEN role = 'self' AND duration_ms <= {_number(bound)} THEN 1 ELSE 0 END) AS cu{i}"
-        for i, bound in enumerate(bounds)
-    ]
+    """cu_i: served calls at or under bounds[i] (the histogram's cumulative counts; the total is ``requests``).
+    Rows of calls to a peer carry zeros."""
+    return [f"SUM(cu{i}) AS cu{i}" for i in range(len(bounds))]
 
 
 def _quantile_sql(bounds: Sequence[float], q: float) -> str:
@@ -185,6 +350,7 @@ def snapshot_query_sql(settings: JobSettings) -> str:
     bounds = settings.bounds
     bucket_cols = ", ".join(_cumulative_sums(bounds))
     cumulative = [f"cu{i}" for i in range(len(bounds))]
+    cumulative_list = ", ".join(cumulative)
     per_bucket = [cumulative[0]] + [f"{cumulative[i]} - {cumulative[i - 1]}" for i in range(1, len(bounds))]
     per_bucket.append(f"requests - {cumulative[-1]}")
     edge_piece = (
@@ -200,18 +366,18 @@ def snapshot_query_sql(settings: JobSettings) -> str:
     )
     return f"""
     WITH contributions AS (
-        SELECT ts, service AS subject, '' AS other, 'self' AS role, failed, duration_ms
+        SELECT ts, service AS subject, '' AS other, 'self' AS role, n, e, {cumulative_list}
         FROM classified WHERE verdict = 'accepted' AND peer IS NULL
         UNION ALL
-        SELECT ts, service AS subject, peer AS other, 'down' AS role, failed, duration_ms
+        SELECT ts, service AS subject, peer AS other, 'down' AS role, n, e, {cumulative_list}
         FROM classified WHERE verdict = 'accepted' AND peer IS NOT NULL
         UNION ALL
-        SELECT ts, peer AS subject, service AS other, 'up' AS role, failed, duration_ms
+        SELECT ts, peer AS subject, service AS other, 'up' AS role, n, e, {cumulative_list}
         FROM classified WHERE verdict = 'accepted' AND peer IS NOT NULL
     ),
     cells AS (
         SELECT window_time AS cell_time, subject, role, other,
-            COUNT(*) AS n, SUM(CASE WHEN failed THEN 1 ELSE 0 END) AS e, {bucket_cols}
+            SUM(n) AS n, SUM(e) AS e, {bucket_cols}
         FROM TABLE(TUMBLE(TABLE contributions, DESCRIPTOR(ts), {interval}))
         GROUP BY window_start, window_end, window_time, subject, role, other
     ),
@@ -242,7 +408,7 @@ def snapshot_query_sql(settings: JobSettings) -> str:
 def side_output_query_sql() -> str:
     """Everything not accepted, with its reason: counted by whoever reads the side output, never lost."""
     return """
-    SELECT '{"reason":' || JSON_STRING(verdict) || ',"record":' || JSON_STRING(COALESCE(line, '')) || '}' AS rejected
+    SELECT '{"reason":' || JSON_STRING(verdict) || ',"record":' || JSON_STRING(COALESCE(record, '')) || '}' AS rejected
     FROM classified WHERE verdict <> 'accepted'"""
 
 
@@ -260,32 +426,29 @@ def build_job(
 ) -> Any:
     """Declare the pipeline on a StreamTableEnvironment; returns the statement set (both sinks) to execute.
 
-    Stage one parses every line once (SQL); the DataStream hop between the stages materialises the parsed row so
-    that the watermark and the verdict read fields instead of parsing the JSON again (all in the JVM).
+    Stage one parses every line once (SQL; OTLP exports flattened to one row per data point), stage two turns each
+    row into a weighted row with its malformed reason, stage three classifies and folds. The DataStream hops between
+    the stages materialise each stage's row, so that later expressions read fields instead of parsing the JSON again
+    (all in the JVM).
     """
     from pyflink.table import DataTypes, Schema
 
+    types = {"STRING": DataTypes.STRING(), "BOOLEAN": DataTypes.BOOLEAN()}
+    types |= {"DOUBLE": DataTypes.DOUBLE(), "BIGINT": DataTypes.BIGINT()}
+
+    def materialised(table: Any, columns: list[tuple[str, str]], with_watermark: bool = False) -> Any:
+        builder = Schema.new_builder()
+        for name, kind in columns:
+            builder = builder.column(name, types[kind])
+        if with_watermark:
+            builder = builder.column_by_expression("ts", event_time_sql()).watermark("ts", watermark_sql(settings))
+        return t_env.from_data_stream(t_env.to_data_stream(table), builder.build())
+
     t_env.execute_sql(_create_table_sql("raw_events", "line STRING", source_options))
-    parsed = t_env.sql_query(_PARSE_SQL.format(source="raw_events"))
-    schema = (
-        Schema.new_builder()
-        .column("line", DataTypes.STRING())
-        .column("is_json", DataTypes.BOOLEAN())
-        .column("is_object", DataTypes.BOOLEAN())
-        .column("service", DataTypes.STRING())
-        .column("peer", DataTypes.STRING())
-        .column("stamp", DataTypes.STRING())
-        .column("duration_ms", DataTypes.DOUBLE())
-        .column("has_error", DataTypes.BOOLEAN())
-        .column("error_text", DataTypes.STRING())
-        .column_by_expression("ts_ms", epoch_ms_sql())
-        .column_by_expression("malformed", validity_sql())
-        .column_by_expression("failed", _ERROR_FLAG_SQL)
-        .column_by_expression("ts", event_time_sql())
-        .watermark("ts", watermark_sql(settings))
-        .build()
-    )
-    t_env.create_temporary_view("events", t_env.from_data_stream(t_env.to_data_stream(parsed), schema))
+    parsed = t_env.sql_query(parse_sql("raw_events", settings.bounds))
+    t_env.create_temporary_view("parsed_rows", materialised(parsed, _parsed_schema(settings.bounds)))
+    weighted = t_env.sql_query(weighted_rows_sql("parsed_rows", settings.bounds))
+    t_env.create_temporary_view("events", materialised(weighted, _weighted_schema(settings.bounds), True))
     t_env.execute_sql(classified_view_sql("events", settings))
     t_env.execute_sql(_create_table_sql("snapshot_sink", "snapshot STRING", snapshot_sink_options))
     t_env.execute_sql(_create_table_sql("side_output", "rejected STRING", side_sink_options))
@@ -308,6 +471,7 @@ def stream_table_environment(parallelism: int = 1) -> Any:
     configuration = Configuration()
     configuration.set_string("table.local-time-zone", "UTC")
     configuration.set_string("pipeline.auto-watermark-interval", "0 ms")
+    configuration.set_string("pipeline.object-reuse", "true")  # SQL operators never hold on to a row they emitted
     env = StreamExecutionEnvironment.get_execution_environment(configuration)
     env.set_parallelism(parallelism)
     t_env = StreamTableEnvironment.create(

@@ -1,10 +1,13 @@
 """The runbook indexing pipeline: the runbook-change queue (SSE, TLS-only, DLQ after a bounded number of receives) and
-the indexer Lambda (SQS event source with partial batch responses) that chunks, embeds and upserts into the index.
+the indexer Lambda (SQS event source with partial batch responses) that chunks, embeds and upserts into the index, and
+stores each file attributed to registered services (read from the inventory table) as their document, announcing it
+on the service-change bus.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -12,6 +15,7 @@ from constructs import Construct
 from cdk.config import DeploymentConfig
 from cdk.constructs.durable_queue import DurableQueue
 from cdk.constructs.python_function import EngineFunction, EngineLayers
+from cdk.constructs.service_documents_store import ServiceDocumentsStore
 from cdk.constructs.state_tables import StateTables
 from cdk.constructs.vector_collection import RUNBOOK_INDEX, VectorCollection
 from cdk.permissions import grant_bedrock_invoke, grant_secret_read
@@ -31,6 +35,8 @@ class RunbookIndexer(Construct):
         tables: StateTables,
         collection: VectorCollection,
         repository_tokens: secretsmanager.ISecret,
+        service_documents: ServiceDocumentsStore,
+        service_change_bus: events.IEventBus,
     ) -> None:
         super().__init__(scope, construct_id)
         knowledge = config.knowledge
@@ -57,6 +63,9 @@ class RunbookIndexer(Construct):
                 "SLO_ENGINE_SMALL_MODEL_ID": config.models.small_model_id,
                 "SLO_ENGINE_REPOSITORY_TOKENS_SECRET_ARN": repository_tokens.secret_arn,
                 tables.idempotency.environment_variable: tables.idempotency.table.table_name,
+                tables.inventory.environment_variable: tables.inventory.table.table_name,
+                service_documents.environment_variable: service_documents.bucket_name_for(self),
+                "SLO_ENGINE_SERVICE_CHANGE_BUS": service_change_bus.event_bus_name,
             },
         )
         self.handler.function.add_event_source(
@@ -70,4 +79,7 @@ class RunbookIndexer(Construct):
         grant_secret_read(self.handler.role, repository_tokens)
         grant_bedrock_invoke(self.handler.role, self, (config.models.embedding_model_id, config.models.small_model_id))
         tables.idempotency.grant(self.handler.role, "read_write")
+        tables.inventory.grant(self.handler.role, "scan")  # the registry's service names (inventory load)
+        service_documents.grant_write(self.handler.role)
+        service_change_bus.grant_put_events_to(self.handler.role)
         self.data_access = collection.grant_data_access(self, "IndexerDataAccess", self.handler.role, "write", "idx")

@@ -1,7 +1,9 @@
 """Service discovery: an EventBridge schedule runs the poller Lambda, which reads the Cloud Map registry, diffs it
 against the inventory table and puts registered / changed / deregistered services on the service-change bus; a rule
 on that bus runs the structural-mapping Lambda once per change, which writes the service's edges to Neo4j (from a
-VPC when the configuration names subnets and security groups) and dead-letters what it cannot process.
+VPC when the configuration names subnets and security groups) and dead-letters what it cannot process. A second rule
+runs it again when the runbook indexer changed a service's documents; it reads them from the service-documents bucket
+and, with the configured small model on Bedrock, reads dependencies out of them.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from cdk import nag
 from cdk.config import DeploymentConfig
 from cdk.constructs.durable_queue import dead_letter_queue
 from cdk.constructs.python_function import EngineFunction, EngineLayers
+from cdk.constructs.service_documents_store import ServiceDocumentsStore
 from cdk.constructs.state_tables import StateTables
-from cdk.permissions import grant_secret_read
+from cdk.permissions import grant_bedrock_invoke, grant_secret_read
 from slo_engine.discovery.events import DETAIL_TYPE, EVENT_SOURCE
+from slo_engine.knowledge.service_documents import DOCUMENTS_CHANGED, DOCUMENTS_EVENT_SOURCE
 
 CLOUD_MAP_READ_ACTIONS = [
     "servicediscovery:ListNamespaces",
@@ -52,6 +56,7 @@ class ServiceDiscovery(Construct):
         layers: EngineLayers,
         tables: StateTables,
         neo4j_credentials: secretsmanager.ISecret,
+        service_documents: ServiceDocumentsStore,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = config.discovery
@@ -72,6 +77,7 @@ class ServiceDiscovery(Construct):
             },
         )
         tables.inventory.grant(self.poller.role, "read_write")
+        tables.inventory.grant(self.poller.role, "scan")  # the poll diffs against the whole inventory (load)
         self.bus.grant_put_events_to(self.poller.role)
         self.poller.add_to_policy(iam.PolicyStatement(actions=CLOUD_MAP_READ_ACTIONS, resources=["*"]))
         nag.cloud_map_registry_read(self.poller.role)
@@ -85,6 +91,7 @@ class ServiceDiscovery(Construct):
             targets=[targets.LambdaFunction(self.poller.function, retry_attempts=2, max_event_age=rate)],
         )
 
+        small_model_id = config.models.small_model_id.strip()
         self.mapping = EngineFunction(
             self,
             "StructuralMapping",
@@ -96,10 +103,15 @@ class ServiceDiscovery(Construct):
             environment={
                 "SLO_ENGINE_NEO4J_SECRET_ARN": neo4j_credentials.secret_arn,
                 tables.observed_edges.environment_variable: tables.observed_edges.table.table_name,
+                service_documents.environment_variable: service_documents.bucket_name_for(self),
+                **({"SLO_ENGINE_SMALL_MODEL_ID": small_model_id} if small_model_id else {}),
             },
         )
         grant_secret_read(self.mapping.role, neo4j_credentials)
         tables.observed_edges.grant(self.mapping.role, "read")
+        service_documents.grant_read(self.mapping.role)
+        if small_model_id:  # the small model reads the service's docs for dependencies
+            grant_bedrock_invoke(self.mapping.role, self, [small_model_id])
         if settings.neo4j_subnet_ids:
             self._run_in_vpc(self.mapping, settings.neo4j_subnet_ids, settings.neo4j_security_group_ids)
 
@@ -111,6 +123,21 @@ class ServiceDiscovery(Construct):
             description="Map the dependencies of every registered, changed or deregistered service",
             event_bus=self.bus,
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[DETAIL_TYPE]),
+            targets=[
+                targets.LambdaFunction(
+                    self.mapping.function,
+                    retry_attempts=settings.mapping_retry_attempts,
+                    max_event_age=MAPPING_MAX_EVENT_AGE,
+                    dead_letter_queue=self.mapping_dead_letters,
+                )
+            ],
+        )
+        self.documents_rule = events.Rule(
+            self,
+            "OnServiceDocumentsChanged",
+            description="Map a service's dependencies again when the runbook indexer changed one of its documents",
+            event_bus=self.bus,
+            event_pattern=events.EventPattern(source=[DOCUMENTS_EVENT_SOURCE], detail_type=[DOCUMENTS_CHANGED]),
             targets=[
                 targets.LambdaFunction(
                     self.mapping.function,

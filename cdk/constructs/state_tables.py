@@ -16,7 +16,7 @@ from constructs import Construct
 
 from cdk.config import DeploymentConfig
 
-TableAccess = Literal["read", "write", "read_write", "append"]
+TableAccess = Literal["read", "write", "read_write", "append", "scan"]
 
 _READ_ACTIONS = (
     "dynamodb:GetItem",
@@ -32,7 +32,9 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
     "write": _WRITE_ACTIONS,
     "read_write": _READ_ACTIONS + _WRITE_ACTIONS,
     "append": _APPEND_ACTIONS,
+    "scan": ("dynamodb:Scan",),
 }
+"""``scan`` is granted on its own, only to functions whose adapter reads a whole (small) table: the inventory."""
 
 
 @dataclass(frozen=True)

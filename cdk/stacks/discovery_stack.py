@@ -14,6 +14,7 @@ from cdk import nag
 from cdk.config import DeploymentConfig
 from cdk.constructs.python_function import EngineLayers
 from cdk.constructs.service_discovery import ServiceDiscovery
+from cdk.constructs.service_documents_store import ServiceDocumentsStore
 from cdk.constructs.state_tables import StateTables
 
 
@@ -25,6 +26,7 @@ class DiscoveryStack(cdk.Stack):
         *,
         config: DeploymentConfig,
         tables: StateTables,
+        service_documents: ServiceDocumentsStore,
         env: cdk.Environment | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description="SLO engine discovery: registry poller, events", env=env)
@@ -55,4 +57,5 @@ class DiscoveryStack(cdk.Stack):
             layers=layers,
             tables=tables,
             neo4j_credentials=self.neo4j_credentials,
+            service_documents=service_documents,
         )

@@ -1,10 +1,12 @@
 """KnowledgeStack: signed runbook webhooks -> runbook-change queue (with DLQ) -> indexer Lambda -> OpenSearch
-Serverless vector collection, and the secrets they use (webhook signing secrets, repository tokens).
+Serverless vector collection, and the secrets they use (webhook signing secrets, repository tokens). The indexer also
+stores each service's documents (state stack bucket) and announces them on the discovery stack's service-change bus.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -12,6 +14,7 @@ from cdk import nag
 from cdk.config import DeploymentConfig
 from cdk.constructs.python_function import EngineLayers
 from cdk.constructs.runbook_indexer import RunbookIndexer
+from cdk.constructs.service_documents_store import ServiceDocumentsStore
 from cdk.constructs.state_tables import StateTables
 from cdk.constructs.vector_collection import VectorCollection
 from cdk.constructs.webhook_api import WebhookApi
@@ -25,6 +28,8 @@ class KnowledgeStack(cdk.Stack):
         *,
         config: DeploymentConfig,
         tables: StateTables,
+        service_documents: ServiceDocumentsStore,
+        service_change_bus: events.IEventBus,
         env: cdk.Environment | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description="SLO engine knowledge: runbook webhooks and index", env=env)
@@ -70,6 +75,8 @@ class KnowledgeStack(cdk.Stack):
             tables=tables,
             collection=self.collection,
             repository_tokens=self.repository_tokens,
+            service_documents=service_documents,
+            service_change_bus=service_change_bus,
         )
         self.webhooks = WebhookApi(
             self,

@@ -1,5 +1,6 @@
-"""StateStack: the DynamoDB tables every other stage reads and writes, and the account-level API Gateway logging role
-that the REST API stages of the knowledge and API stacks rely on.
+"""StateStack: the DynamoDB tables every other stage reads and writes, the service-documents bucket (written by the
+knowledge stack's indexer, read by the discovery stack's structural mapping), and the account-level API Gateway logging
+role that the REST API stages of the knowledge and API stacks rely on.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from constructs import Construct
 
 from cdk.config import DeploymentConfig
 from cdk.constructs.api_gateway_account import ApiGatewayAccountLogging
+from cdk.constructs.service_documents_store import ServiceDocumentsStore
 from cdk.constructs.state_tables import StateTables
 
 
@@ -18,6 +20,7 @@ class StateStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, description="SLO engine state: DynamoDB tables", env=env)
         self.tables = StateTables(self, "Tables", config=config)
+        self.service_documents = ServiceDocumentsStore(self, "ServiceDocuments", config=config)
         self.api_gateway_logging = (
             ApiGatewayAccountLogging(self, "ApiGatewayAccountLogging")
             if config.api.manage_account_cloudwatch_role

@@ -1,5 +1,6 @@
-"""Lambda run by the service-change bus rule: one registered / changed / deregistered service per event; asks the
-core's ``slo_engine.entrypoints.structural_mapping.handle`` to rebuild that service's dependency edges in Neo4j.
+"""Lambda run by the service-change bus rules: one registered / changed / deregistered service per event, or one
+``Service Documents Changed`` event from the runbook indexer (the parsed event keeps its detail-type); asks the core's
+``slo_engine.entrypoints.structural_mapping.handle`` to rebuild that service's dependency edges in Neo4j.
 """
 
 from __future__ import annotations

@@ -179,6 +179,54 @@ def test_a_batch_larger_than_one_write_round_trips(store: GraphStore) -> None:
     assert len(store.dependencies()) == 1500
 
 
+def test_removing_an_edge_removes_only_that_source_of_the_pair(store: GraphStore) -> None:
+    store.upsert_dependencies([edge("a", "b", source="observed"), edge("a", "b", source="registry"), edge("a", "c")])
+    assert store.remove_dependencies([("a", "b", "registry")]) == 1
+    assert [(d.from_, d.to, d.source) for d in store.dependencies()] == [
+        ("a", "b", "observed"),
+        ("a", "c", "declared"),
+    ]
+
+
+def test_removing_keys_that_are_not_stored_removes_nothing(store: GraphStore) -> None:
+    store.upsert_dependencies([edge("a", "b", source="registry")])
+    assert store.remove_dependencies([("b", "a", "registry"), ("a", "b", "docs"), ("x", "y", "registry")]) == 0
+    assert store.remove_dependencies([]) == 0
+    assert [(d.from_, d.to, d.source) for d in store.dependencies()] == [("a", "b", "registry")]
+
+
+def test_removing_edges_leaves_every_service_as_it_was(store: GraphStore) -> None:
+    store.upsert_services([ServiceNode(name="a", tier=1, attributes={"depends_on": "b"}), ServiceNode(name="gone")])
+    store.upsert_services([ServiceNode(name="gone", active=False)])
+    store.upsert_dependencies([edge("a", "b"), edge("a", "gone")])
+    before = store.services()
+    assert store.remove_dependencies([("a", "b", "declared"), ("a", "gone", "declared")]) == 2
+    assert store.dependencies() == []
+    assert store.services() == before
+
+
+def test_a_key_listed_twice_is_removed_and_counted_once(store: GraphStore) -> None:
+    store.upsert_dependencies([edge("a", "b", source="env")])
+    assert store.remove_dependencies([("a", "b", "env"), ("a", "b", "env")]) == 1
+    assert store.dependencies() == []
+
+
+def test_removed_names_are_data_never_query_text(store: GraphStore) -> None:
+    hostile = ["o'brien", 'quote"d', "x}) DETACH DELETE (n"]
+    store.upsert_dependencies([edge(hostile[0], hostile[2], source=hostile[1]), edge("keep", "me")])
+    assert store.remove_dependencies([(hostile[0], hostile[2], hostile[1])]) == 1
+    assert [(d.from_, d.to) for d in store.dependencies()] == [("keep", "me")]
+    assert sorted(by_name(store)) == sorted([hostile[0], hostile[2], "keep", "me"])
+
+
+def test_a_removal_larger_than_one_write_counts_every_edge(store: GraphStore) -> None:
+    edges = [edge(f"svc-{i:04d}", f"svc-{(i + 1) % 1500:04d}") for i in range(1500)]
+    store.upsert_dependencies(edges)
+    assert store.remove_dependencies([(e.from_, e.to, e.source) for e in edges[:1200]]) == 1200
+    assert len(store.dependencies()) == 300
+    assert len(store.services()) == 1500
+
+
 @pytest.mark.parametrize("kind", REOPENABLE)
 def test_a_file_backed_store_keeps_the_graph_after_reopening(kind: str, tmp_path: Path) -> None:
     first = FACTORIES[kind](tmp_path)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from aws_cdk.assertions import Match
 from cloud_assembly import INFRASTRUCTURE, CloudAssembly
-from template_queries import functions_by_folder, method_routes
+from template_queries import (
+    allowed_actions,
+    as_list,
+    function_role_id,
+    functions_by_folder,
+    method_routes,
+    role_statements,
+)
 
 pytestmark = INFRASTRUCTURE
 
@@ -72,3 +79,28 @@ def test_indexer_has_a_data_access_policy_on_the_collection(assembly: CloudAssem
     assembly.template("Knowledge").has_resource_properties(
         "AWS::OpenSearchServerless::AccessPolicy", {"Type": "data", "Policy": Match.any_value()}
     )
+
+
+def test_the_indexer_writes_service_documents_and_announces_them_on_the_service_change_bus(
+    assembly: CloudAssembly,
+) -> None:
+    template = assembly.templates[assembly.stack_name("Knowledge")]
+    _, indexer = functions_by_folder(template)["runbook_indexer"]
+    variables = indexer["Properties"]["Environment"]["Variables"]
+    state = assembly.stack_name("State")
+    bucket_arn = {"Fn::GetStackOutput": {"StackName": state, "OutputName": "ServiceDocumentsBucketArn"}}
+    assert variables["SLO_ENGINE_SERVICE_DOCS_BUCKET"] == {
+        "Fn::GetStackOutput": {"StackName": state, "OutputName": "ServiceDocumentsBucketName"}
+    }
+    assert {"SLO_ENGINE_SERVICE_CHANGE_BUS", "SLO_ENGINE_INVENTORY_TABLE"} <= set(variables)
+    statements = role_statements(template, function_role_id(indexer))
+    objects = [s for s in statements if s["Resource"] == {"Fn::Join": ["", [bucket_arn, "/service-docs/*"]]}]
+    assert [sorted(as_list(s["Action"])) for s in objects] == [["s3:DeleteObject", "s3:PutObject"]]
+    listing = [s for s in statements if s["Resource"] == bucket_arn]
+    assert [(s["Action"], s["Condition"]) for s in listing] == [
+        ("s3:ListBucket", {"StringLike": {"s3:prefix": ["service-docs/*"]}})
+    ]
+    put_events = [s for s in statements if "events:PutEvents" in as_list(s["Action"])]
+    assert len(put_events) == 1 and "Fn::GetStackOutput" in put_events[0]["Resource"]
+    assert put_events[0]["Resource"]["Fn::GetStackOutput"]["StackName"] == assembly.stack_name("Discovery")
+    assert "dynamodb:Scan" in allowed_actions(statements)

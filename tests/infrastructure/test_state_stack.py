@@ -65,3 +65,36 @@ def test_api_gateway_account_logging_role_is_set_without_managed_policies(assemb
             "ManagedPolicyArns": Match.absent(),
         },
     )
+
+
+def test_service_documents_bucket_is_encrypted_tls_only_private_versioned_and_logged(assembly: CloudAssembly) -> None:
+    template = assembly.templates[assembly.stack_name("State")]
+    buckets = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"}
+    (documents_id,) = [k for k in buckets if k.startswith("ServiceDocuments") and "AccessLogs" not in k]
+    (logs_id,) = [k for k in buckets if k.startswith("ServiceDocumentsAccessLogs")]
+    documents = buckets[documents_id]["Properties"]
+    assert documents["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert documents["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert documents["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert documents["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_id}
+    assembly.template("State").has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": {"Ref": documents_id},
+            "PolicyDocument": Match.object_like(
+                {
+                    "Statement": Match.array_with(
+                        [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                    )
+                }
+            ),
+        },
+    )
+    assert set(template["Outputs"]) >= {"ServiceDocumentsBucketArn", "ServiceDocumentsBucketName"}

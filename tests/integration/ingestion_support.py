@@ -83,6 +83,107 @@ def messy_stream(events: list[dict[str, Any]]) -> MessyStream:
     return MessyStream(lines, len(MALFORMED_LINES), len(FUTURE_LINES), late, unknown)
 
 
+def _broken_exports(template: dict[str, Any]) -> list[tuple[str, str]]:
+    """(JSON line, the reason both implementations must give) for exports a sidecar should never send."""
+    import copy
+
+    def variant(change: Any) -> str:
+        export = copy.deepcopy(template)
+        change(export)
+        return json.dumps(export)
+
+    def metric(export: dict[str, Any]) -> dict[str, Any]:
+        return export["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]
+
+    def point(export: dict[str, Any]) -> dict[str, Any]:
+        return metric(export)["histogram"]["dataPoints"][0]
+
+    def only_first_point(export: dict[str, Any]) -> None:
+        del metric(export)["histogram"]["dataPoints"][1:]
+
+    def attribute(key: str, value: str) -> Any:
+        def change(export: dict[str, Any]) -> None:
+            only_first_point(export)
+            attributes = [a for a in point(export)["attributes"] if a["key"] != key]
+            point(export)["attributes"] = [*attributes, {"key": key, "value": {"stringValue": value}}]
+
+        return change
+
+    def with_first(change: Any) -> Any:
+        return lambda export: (only_first_point(export), change(export))
+
+    return [
+        ('{"resourceMetrics": [{"scopeMetrics": [{"metrics": [', "invalid JSON"),  # truncated
+        (json.dumps({"resourceMetrics": "none"}), "invalid OTLP"),
+        (json.dumps({"resourceMetrics": [{"resource": {}, "scopeMetrics": 7}]}), "invalid OTLP"),
+        (
+            variant(lambda e: metric(e).update(name="traces.span.metrics.calls", sum=metric(e).pop("histogram"))),
+            "unsupported metric",
+        ),
+        (variant(with_first(lambda e: metric(e).update(unit="us"))), "invalid unit"),
+        (variant(with_first(lambda e: metric(e)["histogram"].update(aggregationTemporality=2))), "invalid temporality"),
+        (variant(with_first(lambda e: point(e).update(timeUnixNano="-1"))), "invalid timestamp"),
+        (variant(attribute("span.kind", "SPAN_KIND_INTERNAL")), "unsupported span kind"),
+        (variant(attribute("span.kind", "SPAN_KIND_CLIENT")), "invalid peer.service"),
+        (variant(with_first(lambda e: point(e).update(count=str(int(point(e)["count"]) + 1)))), "invalid histogram"),
+        (
+            variant(with_first(lambda e: point(e).update(explicitBounds=point(e)["explicitBounds"][:-1]))),
+            "histogram bounds differ",
+        ),
+    ]
+
+
+def _stamp_ms(item: dict[str, Any]) -> int:
+    if "resourceMetrics" in item:
+        points = item["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["histogram"]["dataPoints"]
+        return int(points[0]["timeUnixNano"]) // 1_000_000
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(item["timestamp"]).timestamp() * 1000)
+
+
+@dataclass
+class MixedStream:
+    lines: list[str]
+    malformed: dict[str, int]
+    late_exports: int
+    sidecar_services: list[str]
+
+
+def mixed_stream(events: list[dict[str, Any]]) -> MixedStream:
+    """Half the services send raw events, the other half run the collector sidecar (OTLP JSON exports, each line
+    appearing once the stream has passed the end of its 10-second flush), with broken and late exports woven in."""
+    from slo_engine.ingest.otlp import exports_from_events
+
+    names = sorted({e["service"] for e in events} | {e["peer"] for e in events if e.get("peer")})
+    sidecar = set(names[::2])
+    exports = exports_from_events([e for e in events if e["service"] in sidecar])
+    raw = [e for e in events if e["service"] not in sidecar]
+    broken = _broken_exports(exports[len(exports) // 2])
+    items: list[dict[str, Any]] = []
+    waiting = iter(exports)
+    pending = next(waiting, None)
+    for event in raw:
+        while pending is not None and _stamp_ms(pending) <= _stamp_ms(event):
+            items.append(pending)
+            pending = next(waiting, None)
+        items.append(event)
+    if pending is not None:
+        items.append(pending)
+    items.extend(waiting)
+    lines = [json.dumps(item) for item in items]
+    every = max(1, len(lines) // (len(broken) + 2))
+    for k, (line, _) in enumerate(broken, start=1):
+        lines.insert(min(len(lines), k * every), line)
+    late = exports[0]  # its flush again, long after the window closed
+    lines.append(json.dumps(late))
+    malformed: dict[str, int] = {}
+    for _, reason in broken:
+        malformed[reason] = malformed.get(reason, 0) + 1
+    points = late["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["histogram"]["dataPoints"]
+    return MixedStream(lines, malformed, len(points), sorted(sidecar))
+
+
 def canonical(snapshot: dict[str, Any]) -> dict[str, Any]:
     """A snapshot with float fields as floats and maps sorted, for equality across producers."""
     result = dict(snapshot)

@@ -149,6 +149,16 @@ def test_added_changed_and_removed_services_yield_exactly_those_events_and_graph
     assert checkout.inactive_targets == ["ads"]  # a deleted service still referenced: kept, and flagged
     assert discovery.poll() == []
 
+    registry.client.register_instance(
+        ServiceId=registry.ids["checkout"], InstanceId="checkout-1", Attributes={"depends_on": "payments"}
+    )
+    assert discovery.poll() == [("changed", "checkout")]
+    assert {e for e in discovery.edges() if e[0] == "checkout"} == {("checkout", "payments", "registry")}
+    assert discovery.results[0].removed == [
+        "registry: checkout -> ads no longer declared; edge removed",
+        "registry: checkout -> cart no longer declared; edge removed",
+    ]
+
 
 def test_a_url_to_a_service_outside_the_registry_is_refused_visibly(discovery: Discovery) -> None:
     discovery.poll()

@@ -166,6 +166,34 @@ def test_the_neo4j_store_writes_in_batches_with_parameters_only() -> None:
     assert row_batches == [1000, 1000, 500]
 
 
+def test_the_neo4j_store_removes_edges_in_batches_with_parameters_only_and_sums_the_counts() -> None:
+    class CountingDriver(RecordingDriver):
+        """Answers each write with as many removed edges as the batch had rows."""
+
+        def __iter__(self) -> Iterator[Any]:
+            return iter([{"removed": len(self.writes[-1][1]["rows"])}])
+
+    driver = CountingDriver()
+    store = Neo4jGraphStore(driver, clock=lambda: NOW)
+    driver.writes.clear()
+    hostile = "x'}) DETACH DELETE (n"
+    keys = [(f"s{i}", hostile if i == 0 else f"s{i + 1}", "registry") for i in range(2500)]
+    assert store.remove_dependencies([*keys, keys[0]]) == 2500
+    assert {query for query, _ in driver.writes} == {cypher.REMOVE_DEPENDENCIES}
+    assert all(hostile not in query for query, _ in driver.writes)
+    assert "DETACH" not in cypher.REMOVE_DEPENDENCIES
+    assert [len(parameters["rows"]) for _, parameters in driver.writes] == [1000, 1000, 500]
+    assert driver.writes[0][1]["rows"][0] == {"caller": "s0", "callee": hostile, "source": "registry"}
+
+
+def test_the_neo4j_store_removes_nothing_without_a_round_trip() -> None:
+    driver = RecordingDriver()
+    store = Neo4jGraphStore(driver)
+    driver.writes.clear()
+    assert store.remove_dependencies([]) == 0
+    assert driver.writes == []
+
+
 def test_a_change_event_without_a_service_is_refused_with_the_field() -> None:
     with pytest.raises(BadChangeEvent, match="service"):
         parse_change({"kind": "registered", "service_id": "srv-1", "detected_at": "2026-11-24T10:00:00Z"})
@@ -193,7 +221,7 @@ def test_the_mapping_entrypoint_maps_the_service_named_in_the_event(monkeypatch:
         "detected_at": "2026-11-24T10:00:00Z",
     }
     result = structural_mapping.handle({"detail": detail})
-    assert (result["dependencies"], len(result["rejected"])) == (1, 1)
+    assert (result["dependencies"], len(result["rejected"]), result["removed"]) == (1, 1, [])
     assert [(d.from_, d.to) for d in graph.dependencies()] == [("checkout", "cart")]
 
 

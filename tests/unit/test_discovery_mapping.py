@@ -162,3 +162,130 @@ def test_a_dependency_declared_before_its_target_registered_is_mapped_when_it_re
     late = mapper.apply_change(change("registered", "ranking"))
     assert late.remapped == ["search"]
     assert ("search", "ranking", "registry", "hard") in edges(graph)
+
+
+def test_a_dependency_the_registry_stops_declaring_loses_its_registry_edge_only(mapper, graph) -> None:
+    observed = [EdgeTotals("checkout", "ledger", "downstream", requests=10, errors=0)]
+    mapper.map_service("checkout", attributes={"depends_on": "payments,ledger"}, observed=observed)
+    result = mapper.map_service("checkout", attributes={"depends_on": "payments"})
+    assert edges(graph) == {("checkout", "payments", "registry", "hard"), ("checkout", "ledger", "observed", "hard")}
+    assert result.removed == ["registry: checkout -> ledger no longer declared; edge removed"]
+
+
+def test_empty_attributes_declare_no_dependency_but_no_attributes_say_nothing(mapper, graph) -> None:
+    mapper.map_service("checkout", attributes={"depends_on": "payments"})
+    assert mapper.map_service("checkout").removed == []
+    assert ("checkout", "payments", "registry", "hard") in edges(graph)
+    assert mapper.map_service("checkout", attributes={}).removed == [
+        "registry: checkout -> payments no longer declared; edge removed"
+    ]
+    assert edges(graph) == set()
+
+
+def test_a_catalog_that_stops_depending_on_a_service_loses_that_edge(mapper, graph) -> None:
+    catalog = "kind: Component\nmetadata: {name: checkout}\nspec: {dependsOn: [%s]}"
+    mapper.map_service(
+        "checkout", attributes={"depends_on": "cart"}, catalog_info=catalog % "'component:payments', 'component:cart'"
+    )
+    assert mapper.map_service("checkout", attributes={"depends_on": "cart"}).removed == []
+    result = mapper.map_service("checkout", catalog_info=catalog % "'component:cart'")
+    assert result.removed == ["catalog: checkout -> payments no longer declared; edge removed"]
+    assert edges(graph) == {("checkout", "cart", "catalog", "hard"), ("checkout", "cart", "registry", "hard")}
+
+
+def test_only_the_mapped_services_own_edges_are_removed(mapper, graph) -> None:
+    mapper.map_service("cart", attributes={"depends_on": "ledger"})
+    mapper.map_service("checkout", attributes={"depends_on": "ledger"})
+    observed = [EdgeTotals("checkout", "payments", "upstream", requests=3, errors=0)]
+    result = mapper.map_service("checkout", attributes={}, observed=observed)
+    assert result.removed == ["registry: checkout -> ledger no longer declared; edge removed"]
+    assert edges(graph) == {("cart", "ledger", "registry", "hard"), ("payments", "checkout", "observed", "hard")}
+
+
+def test_a_failing_reasoner_keeps_the_old_docs_edges_but_env_urls_are_reread(graph) -> None:
+    docs = "LEDGER_URL=http://ledger:80\nCheckout calls fraud-check before charging."
+    StructuralMapper(graph, DeterministicReasoner(), clock=lambda: NOW).map_service("checkout", documents=[docs])
+    assert ("checkout", "fraud-check", "docs", "hard") in edges(graph)
+
+    class DownReasoner(DeterministicReasoner):
+        def extract_dependencies(self, service, text, known_services):
+            raise TimeoutError("model timed out")
+
+    result = StructuralMapper(graph, DownReasoner(), clock=lambda: NOW).map_service(
+        "checkout", documents=["Checkout calls fraud-check before charging."]
+    )
+    assert result.removed == ["env: checkout -> ledger no longer declared; edge removed"]
+    assert edges(graph) == {("checkout", "fraud-check", "docs", "hard"), ("checkout", "ledger", "docs", "hard")}
+
+
+def test_a_malformed_reasoner_answer_keeps_the_old_docs_edges(mapper, graph) -> None:
+    mapper.map_service("checkout", documents=["Checkout calls fraud-check."])
+
+    class RamblingReasoner(DeterministicReasoner):
+        def extract_dependencies(self, service, text, known_services):
+            return "fraud-check, probably"
+
+    result = StructuralMapper(graph, RamblingReasoner(), clock=lambda: NOW).map_service("checkout", documents=["x"])
+    assert result.removed == []
+    assert ("checkout", "fraud-check", "docs", "hard") in edges(graph)
+
+
+def test_a_reasoner_answer_that_drops_a_dependency_removes_its_docs_edge(graph) -> None:
+    class Reasoner(DeterministicReasoner):
+        answer: list[dict[str, str]] = [{"service": "cart"}, {"service": "payments"}]
+
+        def extract_dependencies(self, service, text, known_services):
+            return self.answer
+
+    reasoner = Reasoner()
+    mapper = StructuralMapper(graph, reasoner, clock=lambda: NOW)
+    mapper.map_service("checkout", documents=["the checkout runbook"])
+    reasoner.answer = [{"service": "cart"}]
+    result = mapper.map_service("checkout", documents=["the checkout runbook, edited"])
+    assert result.removed == ["docs: checkout -> payments no longer declared; edge removed"]
+    assert edges(graph) == {("checkout", "cart", "docs", "hard")}
+
+
+def test_without_a_reasoner_docs_edges_are_left_alone(mapper, graph) -> None:
+    mapper.map_service("checkout", documents=["Checkout calls fraud-check."])
+    result = StructuralMapper(graph, clock=lambda: NOW).map_service("checkout", documents=["nothing here"])
+    assert result.removed == []
+    assert edges(graph) == {("checkout", "fraud-check", "docs", "hard")}
+
+
+def test_remapping_dependents_of_a_new_service_retires_only_registry_edges(graph) -> None:
+    mapper = StructuralMapper(graph, DeterministicReasoner(), clock=lambda: NOW)
+    mapper.apply_change(change("registered", "search", depends_on="ranking,cart"))
+    mapper.map_service("search", catalog_info="kind: Component\nmetadata: {name: search}\nspec: {dependsOn: [cart]}")
+    graph.upsert_services([ServiceNode(name="search", attributes={"depends_on": "ranking"})])
+    late = mapper.apply_change(change("registered", "ranking"))
+    assert late.remapped == ["search"]
+    assert {e for e in edges(graph) if e[0] == "search"} == {
+        ("search", "ranking", "registry", "hard"),
+        ("search", "cart", "catalog", "hard"),
+    }
+
+
+def test_a_changed_service_loses_what_its_attributes_stop_declaring_and_a_deregistered_one_keeps_all(
+    mapper, graph
+) -> None:
+    mapper.apply_change(change("registered", "payments", depends_on="ledger,cart"))
+    changed = mapper.apply_change(change("changed", "payments", depends_on="ledger"))
+    assert changed.removed == ["registry: payments -> cart no longer declared; edge removed"]
+    gone = mapper.apply_change(change("deregistered", "payments"))
+    assert gone.removed == []
+    assert ("payments", "ledger", "registry", "hard") in edges(graph)
+
+
+def test_a_service_whose_last_document_is_gone_loses_its_env_and_docs_edges(mapper, graph) -> None:
+    mapper.map_service("checkout", documents=["LEDGER_URL=http://ledger:80\nCheckout calls fraud-check."])
+    assert {e[2] for e in edges(graph)} == {"env", "docs"}
+    untouched = mapper.map_service("checkout", documents=None)  # no document store consulted
+    assert untouched.removed == [] and {e[2] for e in edges(graph)} == {"env", "docs"}
+    result = mapper.map_service("checkout", documents=[])  # the store holds nothing for it any more
+    assert sorted(result.removed) == [
+        "docs: checkout -> fraud-check no longer declared; edge removed",
+        "docs: checkout -> ledger no longer declared; edge removed",
+        "env: checkout -> ledger no longer declared; edge removed",
+    ]
+    assert edges(graph) == set()

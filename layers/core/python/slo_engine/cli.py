@@ -580,6 +580,7 @@ def discover(
     from slo_engine.embedded.graph_store import SqliteGraphStore
     from slo_engine.embedded.inventory_store import SqliteInventoryStore
     from slo_engine.embedded.reasoner import DeterministicReasoner
+    from slo_engine.embedded.service_documents import LocalServiceDocuments
 
     try:
         reading = CloudMapRegistry(cloudmap_namespace).read()
@@ -588,7 +589,10 @@ def discover(
         return
     graph = SqliteGraphStore(data_dir / "graph.db")
     run = discover_once(
-        reading, SqliteInventoryStore(data_dir / "inventory.db"), StructuralMapper(graph, DeterministicReasoner())
+        reading,
+        SqliteInventoryStore(data_dir / "inventory.db"),
+        StructuralMapper(graph, DeterministicReasoner()),
+        documents=LocalServiceDocuments.in_data_dir(data_dir),
     )
     graph.close()
     for problem in run.poll.problems:
@@ -601,7 +605,7 @@ def discover(
     for result in run.mapping:
         edges = ", ".join(f"{d.to} ({d.kind}, {d.source})" for d in result.dependencies) or "-"
         print(f"{result.change:<13} {result.service:<30} {edges}")
-        for line in [*result.rejected, *result.problems]:
+        for line in [*result.rejected, *result.problems, *result.removed]:
             print(f"{'':<13} {'':<30} ! {line}")
 
 

@@ -74,11 +74,20 @@ class MetricStore(Protocol):
 
 @runtime_checkable
 class GraphStore(Protocol):
-    """The fleet's structure (embedded: SQLite/embedded graph; production: Neo4j)."""
+    """The fleet's structure (embedded: SQLite/embedded graph; production: Neo4j).
+
+    Services are never deleted (a deregistered one is upserted inactive, its edges kept as history). Edges are
+    keyed by (from, to, source): ``upsert_dependencies`` inserts or updates them, creating unknown endpoints as
+    active services; ``remove_dependencies`` deletes the edges with the given keys (an edge a source no longer
+    reports would otherwise cap availability ceilings forever) and returns how many it removed, ignoring unknown
+    keys and never touching a service nor the same pair's edges from other sources.
+    """
 
     def upsert_services(self, services: Sequence[ServiceNode]) -> None: ...
 
     def upsert_dependencies(self, dependencies: Sequence[Dependency]) -> None: ...
+
+    def remove_dependencies(self, edges: Sequence[tuple[str, str, str]]) -> int: ...
 
     def services(self) -> list[ServiceNode]: ...
 
@@ -214,3 +223,31 @@ class EventPublisher(Protocol):
     """Domain events such as ``SLOApproved`` (embedded: a JSON Lines log; AWS: EventBridge)."""
 
     def publish(self, detail_type: str, detail: dict[str, object]) -> None: ...
+
+
+# --- A service's own documents for the structural mapping (issue 4); rules in knowledge.service_documents.
+
+
+@runtime_checkable
+class ServiceDocuments(Protocol):
+    """The text of the files the Knowledge pipeline attributed to each service, keyed per file
+    (``knowledge.service_documents.document_key``: repository and path). Embedded: a folder under the data dir;
+    AWS: an S3 bucket (``service-docs/<service>/<key digest>.txt``). Texts longer than ``MAX_DOCUMENT_CHARS`` are cut.
+    """
+
+    def put(self, service: str, key: str, text: str) -> None:
+        """Store (or replace) the document ``key`` of ``service``."""
+        ...
+
+    def delete(self, service: str, key: str) -> None:
+        """Forget the document ``key`` of ``service``; nothing happens if it is not there."""
+        ...
+
+    def for_service(self, service: str, limit: int, max_chars: int) -> list[str]:
+        """The service's documents, newest first (ties by key), at most ``limit`` of them and ``max_chars`` in total:
+        the document that crosses the budget is cut to what remains (``knowledge.service_documents.bounded``)."""
+        ...
+
+    def services_holding(self, key: str) -> list[str]:
+        """The services that hold document ``key`` (sorted): where a removed or re-attributed file must be deleted."""
+        ...

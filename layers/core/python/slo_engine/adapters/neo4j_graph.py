@@ -1,8 +1,9 @@
 """The Neo4j graph store (``ports.GraphStore``) with the official ``neo4j`` driver, imported lazily.
 
-Uniqueness constraint and indexes are created idempotently; writes are batched ``UNWIND ... MERGE`` with
-parameters only (the Cypher is shared with the embedded store, ``slo_engine.graph.cypher``) and run in managed
-transactions, which the driver retries on transient errors. Credentials come from the environment
+Uniqueness constraint and indexes are created idempotently; writes are batched ``UNWIND ... MERGE`` (and
+``UNWIND ... DELETE`` for edges a source stopped reporting) with parameters only (the Cypher is shared with the
+embedded store, ``slo_engine.graph.cypher``) and run in managed transactions, which the driver retries on
+transient errors. Credentials come from the environment
 (``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``) or a Secrets Manager secret
 ``{"uri", "username", "password"}`` named by ``SLO_ENGINE_NEO4J_SECRET_ARN``.
 """
@@ -122,6 +123,13 @@ class Neo4jGraphStore:
         for batch in cypher.batches(cypher.dependency_rows(dependencies), BATCH_ROWS):
             self._write(cypher.UPSERT_DEPENDENCIES, {"rows": batch})
 
+    def remove_dependencies(self, edges: Sequence[tuple[str, str, str]]) -> int:
+        """Delete the edges keyed (from, to, source), in batches; returns how many went. Unknown keys are ignored."""
+        return sum(
+            self._write_counting(cypher.REMOVE_DEPENDENCIES, {"rows": batch}, "removed")
+            for batch in cypher.batches(cypher.edge_key_rows(edges), BATCH_ROWS)
+        )
+
     def services(self) -> list[ServiceNode]:
         return [
             cypher.service_from_record(r["name"], r["tier"], r["active"], r["attributes"])
@@ -149,6 +157,16 @@ class Neo4jGraphStore:
 
         with self._driver.session(database=self._database) as session:
             session.execute_write(work)  # managed: retried on transient errors
+
+    def _write_counting(self, query: str, parameters: dict[str, Any], column: str) -> int:
+        """Like ``_write`` (managed, retried on transient errors), returning the sum of the query's ``column``."""
+
+        def work(tx: Any) -> int:
+            return sum(int(record[column]) for record in tx.run(query, parameters))
+
+        with self._driver.session(database=self._database) as session:
+            count: int = session.execute_write(work)
+        return count
 
     def _read(self, query: str) -> list[dict[str, Any]]:
         def work(tx: Any) -> list[dict[str, Any]]:

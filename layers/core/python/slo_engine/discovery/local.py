@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from slo_engine.discovery.events import PollReport, RegistryReading, ServiceChange
 from slo_engine.discovery.inventory import poll_registry
 from slo_engine.discovery.mapping import MappingResult, StructuralMapper
-from slo_engine.ports import InventoryStore
+from slo_engine.knowledge.service_documents import DEFAULT_DOCUMENT_LIMIT, DEFAULT_DOCUMENT_MAX_CHARS
+from slo_engine.ports import InventoryStore, ServiceDocuments
 
 
 class DiscoveryRun(BaseModel):
@@ -37,6 +38,7 @@ class DiscoveryRun(BaseModel):
                     "rejected": m.rejected,
                     "problems": m.problems,
                     "inactive_targets": m.inactive_targets,
+                    "removed": m.removed,
                 }
                 for m in self.mapping
             ],
@@ -63,8 +65,19 @@ def discover_once(
     inventory: InventoryStore,
     mapper: StructuralMapper,
     clock: Callable[[], datetime] = _utc_now,
+    documents: ServiceDocuments | None = None,
 ) -> DiscoveryRun:
-    """Poll, then map every change in order; the inventory is saved by the poll before any mapping runs."""
+    """Poll, then map every change in order; the inventory is saved by the poll before any mapping runs. With a
+    document store, each service's stored documents are read for declared URLs and by the reasoner."""
     collected = _CollectedChanges()
     report = poll_registry(reading, inventory, collected, clock=clock)
-    return DiscoveryRun(poll=report, mapping=[mapper.apply_change(change) for change in collected.changes])
+
+    def docs(change: ServiceChange) -> list[str] | None:
+        if documents is None or change.kind == "deregistered":
+            return None
+        return documents.for_service(change.service, limit=DEFAULT_DOCUMENT_LIMIT, max_chars=DEFAULT_DOCUMENT_MAX_CHARS)
+
+    return DiscoveryRun(
+        poll=report,
+        mapping=[mapper.apply_change(change, documents=docs(change)) for change in collected.changes],
+    )

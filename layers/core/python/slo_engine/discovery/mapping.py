@@ -4,6 +4,9 @@ docs and config, each edge carrying its source, confidence, kind and last-seen t
 
 Nothing is trusted blindly: unknown names from docs, self-loops and malformed answers are refused and reported;
 edges to a deregistered service are kept (history) and reported. A deregistered service is marked inactive.
+An edge that a source read in this run no longer reports is removed, and reported; a source not read this run
+(or a reasoner that failed) leaves its edges alone, and observed edges are never removed here (they age by
+``last_seen``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ class MappingResult(BaseModel):
     remapped: list[str] = Field(
         default_factory=list, description="services mapped again because they declared this newly registered one"
     )
+    removed: list[str] = Field(
+        default_factory=list, description="edges of this service removed because their source no longer reports them"
+    )
 
 
 def _utc_now() -> datetime:
@@ -69,7 +75,7 @@ class StructuralMapper:
         *,
         observed: Sequence[EdgeTotals] = (),
         catalog_info: str | None = None,
-        documents: Sequence[str] = (),
+        documents: Sequence[str] | None = None,
     ) -> MappingResult:
         """Registered/changed: store the service (active) and map its edges. Deregistered: mark it inactive,
         keeping it and its edges as history."""
@@ -131,9 +137,15 @@ class StructuralMapper:
         attributes: dict[str, str] | None = None,
         observed: Sequence[EdgeTotals] = (),
         catalog_info: str | None = None,
-        documents: Sequence[str] = (),
+        documents: Sequence[str] | None = None,
     ) -> MappingResult:
-        """Edges of ``service`` from every source given, validated, written with ``upsert_dependencies``."""
+        """Edges of ``service`` from every source given, validated, written with ``upsert_dependencies``; its old
+        edges from a source read here that did not report them again are removed with ``remove_dependencies``.
+
+        A source counts as read when it was given: ``attributes`` not None (an empty dict declares nothing),
+        ``catalog_info`` not None, ``documents`` not None for env URLs (an empty list: the service has no documents
+        any more) and, for docs, a reasoner that answered every document with a list (a failure or a malformed
+        answer says nothing about the docs). ``documents`` None: no document store was consulted."""
         now = self._clock()
         stored = {node.name: node for node in self._graph.services()}
         known = ServiceNames([*stored, service])
@@ -170,12 +182,16 @@ class StructuralMapper:
                 result.problems.append(f"observed edge with unknown direction {edge_totals.direction!r}; ignored")
 
         readings: list[DeclaredReading] = []  # (b) declared metadata
-        if attributes:
+        read: set[str] = set()  # the sources whose silence now means "no such dependency"
+        if attributes is not None:
             readings.append(from_registry_attributes(attributes))
+            read.add("registry")
         if catalog_info is not None:
             readings.append(from_catalog_info(catalog_info, service))
-        for document in documents:
-            readings.append(from_env_text(document))
+            read.add("catalog")
+        if documents is not None:
+            read.add("env")
+            readings.extend(from_env_text(document) for document in documents)
         for reading in readings:
             result.problems.extend(reading.problems)
             for declared in reading.dependencies:
@@ -188,18 +204,23 @@ class StructuralMapper:
                     continue
                 add(service, target, declared.source, declared.kind, SOURCE_CONFIDENCE[declared.source])
 
-        if self._reasoner is not None and documents:  # (c) the reasoner reads the docs and config
+        if self._reasoner is not None and documents is not None:  # (c) the reasoner reads the docs and config
             candidates = [name for name in known.names if name != service]
+            docs_read = True
             for document in documents:
                 try:
                     answer: object = self._reasoner.extract_dependencies(service, document, candidates)
                 except Exception as exc:  # a model or network failure loses this source only, visibly
                     result.problems.append(f"reasoner failed to read the docs of {service!r}: {exc}")
+                    docs_read = False
                     continue
+                docs_read = docs_read and isinstance(answer, list | tuple)
                 verdict = validate_extracted(service, answer, known.names)
                 result.rejected.extend(verdict.rejected)
                 for item in verdict.accepted:
                     add(service, item.service, "docs", item.kind, min(item.confidence, MAX_DOCS_CONFIDENCE))
+            if docs_read:
+                read.add("docs")
 
         result.dependencies = [edges[key] for key in sorted(edges)]
         result.inactive_targets = sorted(
@@ -207,6 +228,18 @@ class StructuralMapper:
         )
         if result.dependencies:
             self._graph.upsert_dependencies(result.dependencies)
+        if read:
+            stale = sorted(
+                key
+                for key in ((d.from_, d.to, d.source) for d in self._graph.dependencies())
+                if key[0] == service and key[2] in read and key not in edges
+            )
+            if stale:
+                self._graph.remove_dependencies(stale)
+                result.removed = [
+                    f"{source}: {caller} -> {callee} no longer declared; edge removed"
+                    for caller, callee, source in stale
+                ]
         return result
 
 

@@ -76,6 +76,16 @@ class CypherGraphStore:
             for batch in cypher.batches(rows, BATCH_ROWS):
                 self._connection.execute(cypher.UPSERT_DEPENDENCIES, {"rows": batch})
 
+    def remove_dependencies(self, edges: Sequence[tuple[str, str, str]]) -> int:
+        """Delete the edges keyed (from, to, source); returns how many went. Unknown keys are ignored, services kept."""
+        removed = 0
+        with self._lock:
+            for batch in cypher.batches(cypher.edge_key_rows(edges), BATCH_ROWS):
+                result = self._connection.execute(cypher.REMOVE_DEPENDENCIES, {"rows": batch})
+                while result.has_next():
+                    removed += int(result.get_next()[0])
+        return removed
+
     def bulk_load(self, graph: ServiceGraph) -> None:
         """Load a whole graph into an EMPTY store with ``COPY FROM`` (CSV files in a temporary folder): seconds
         instead of minutes for tens of thousands of edges. Same result as ``upsert_services`` then

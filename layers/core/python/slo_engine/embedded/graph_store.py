@@ -1,7 +1,8 @@
 """The embedded graph store: services and their dependency edges in SQLite (the default ``ports.GraphStore``).
 
-Every (from, to, source) edge and every service ever seen is kept; deregistered services are marked inactive,
-never deleted. ``to_graph`` folds the history into the current graph. Production uses Neo4j behind the same port.
+Every service ever seen is kept; deregistered services are marked inactive, never deleted. Every (from, to, source)
+edge is kept until its source stops reporting it (``remove_dependencies``). ``to_graph`` folds the history into the
+current graph. Production uses Neo4j behind the same port.
 """
 
 from __future__ import annotations
@@ -113,6 +114,14 @@ class SqliteGraphStore:
         with self._lock, self._db:
             self._db.executemany(_ENSURE_SERVICE, [(name, now) for name in endpoints])
             self._db.executemany(_UPSERT_DEPENDENCY, rows)
+
+    def remove_dependencies(self, edges: Sequence[tuple[str, str, str]]) -> int:
+        """Delete the edges keyed (from, to, source); returns how many went. Unknown keys are ignored, services kept."""
+        with self._lock, self._db:
+            cursor = self._db.executemany(
+                'DELETE FROM dependencies WHERE "from" = ? AND "to" = ? AND source = ?', list(dict.fromkeys(edges))
+            )
+            return cursor.rowcount
 
     def mark_inactive(self, names: Iterable[str]) -> int:
         """Mark services deregistered, keeping them and their edges as history; returns how many changed."""

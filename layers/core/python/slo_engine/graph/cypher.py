@@ -64,6 +64,13 @@ SET d.kind = row.kind,
         WHEN d.last_seen IS NULL OR row.last_seen > d.last_seen THEN row.last_seen
         ELSE d.last_seen END
 """
+# Only the edge of that source goes (the pair's edges from other sources stay); its endpoints are never touched.
+REMOVE_DEPENDENCIES = """
+UNWIND $rows AS row
+MATCH (caller:Service {name: row.caller})-[d:DEPENDS_ON {source: row.source}]->(callee:Service {name: row.callee})
+DELETE d
+RETURN count(*) AS removed
+"""
 READ_SERVICES = """
 MATCH (s:Service)
 RETURN s.name AS name, s.tier AS tier, s.active AS active, s.attributes AS attributes
@@ -112,6 +119,11 @@ def dependency_rows(dependencies: Sequence[Dependency]) -> list[dict[str, Any]]:
         }
         for d in latest.values()
     ]
+
+
+def edge_key_rows(edges: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """(from, to, source) keys as rows, each once: a key listed twice is still one edge, counted once."""
+    return [{"caller": caller, "callee": callee, "source": source} for caller, callee, source in dict.fromkeys(edges)]
 
 
 def endpoint_names(dependencies: Sequence[Dependency]) -> list[str]:

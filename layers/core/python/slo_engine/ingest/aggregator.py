@@ -1,5 +1,8 @@
 """The embedded aggregator: raw request events -> one snapshot per (service, 10-second tumbling window).
 
+A line may also be one OTLP JSON metrics export from the collector sidecar (``slo_engine.ingest.otlp``): each of
+its histogram data points is a weighted row (``requests`` calls at one event time) folded by the same rules.
+
 It is the local stand-in for the Flink job, which must produce the same snapshots for the same input. Semantics
 (the Flink job follows them exactly):
 
@@ -31,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import ValidationError
 
+from slo_engine.ingest.otlp import AggregatePoint, decode_export, is_otlp_export
 from slo_engine.models.snapshot import DEFAULT_LATENCY_BOUNDS_MS, SNAPSHOT_WINDOW_SECONDS, RawEvent
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -283,11 +287,82 @@ def aggregate_columnar(
     return result
 
 
+def fold_points(
+    snapshots: list[dict[str, Any]],
+    points: Sequence[AggregatePoint],
+    window_seconds: int = SNAPSHOT_WINDOW_SECONDS,
+    bounds: Sequence[float] = DEFAULT_LATENCY_BOUNDS_MS,
+) -> list[dict[str, Any]]:
+    """Add weighted rows (the sidecars' aggregates) to snapshots of the same windows, creating missing ones.
+
+    The result is ordered like ``aggregate_columnar``'s (window, then service) with derived fields recomputed.
+    """
+    from slo_engine.slo.sli import histogram_quantile
+
+    if not points:
+        return snapshots
+    window_ms = window_seconds * 1000
+    bound_list = list(bounds)
+    by_key = {(s["window_start"], s["service"]): s for s in snapshots}
+    touched: set[tuple[str, str]] = set()
+
+    def snapshot(window_start: str, service: str) -> dict[str, Any]:
+        found = by_key.get((window_start, service))
+        if found is None:
+            found = {
+                "service": service,
+                "window_start": window_start,
+                "window_seconds": window_seconds,
+                "requests": 0,
+                "errors": 0,
+                "error_pct": None,
+                "latency_ms": {"bounds": bound_list, "counts": [0] * (len(bound_list) + 1)},
+                "p50_ms": None,
+                "p95_ms": None,
+                "p99_ms": None,
+                "upstream": {},
+                "downstream": {},
+            }
+            by_key[(window_start, service)] = found
+        return found
+
+    for point in points:
+        window_start = _rfc3339((point.ts_ms // window_ms) * window_seconds)
+        if point.peer is None:
+            record = snapshot(window_start, point.service)
+            record["requests"] += point.requests
+            record["errors"] += point.errors
+            merged = [a + b for a, b in zip(record["latency_ms"]["counts"], point.counts, strict=True)]
+            record["latency_ms"] = {"bounds": bound_list, "counts": merged}
+            touched.add((window_start, point.service))
+            continue
+        for subject, direction, other in (
+            (point.service, "downstream", point.peer),
+            (point.peer, "upstream", point.service),
+        ):
+            edges = snapshot(window_start, subject)[direction]
+            edge = edges.setdefault(other, {"requests": 0, "errors": 0})
+            edges[other] = {"requests": edge["requests"] + point.requests, "errors": edge["errors"] + point.errors}
+    for key in touched:
+        record = by_key[key]
+        counts, requests = record["latency_ms"]["counts"], record["requests"]
+        record["error_pct"] = 100.0 * record["errors"] / requests if requests else None
+        for name, q in (("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99)):
+            record[name] = histogram_quantile(counts, bound_list, q)
+    ordered = sorted(by_key.values(), key=lambda s: (s["window_start"], s["service"]))
+    for record in ordered:
+        record["upstream"] = dict(sorted(record["upstream"].items()))
+        record["downstream"] = dict(sorted(record["downstream"].items()))
+    return ordered
+
+
 @dataclass
 class AggregatorStats:
     """What happened to every record offered: nothing is dropped without being counted here."""
 
     records: int = 0
+    points: int = 0
+    """Rows from OTLP exports (one per histogram data point, refused ones included); verdicts count rows."""
     accepted: int = 0
     late: int = 0
     future: int = 0
@@ -339,6 +414,7 @@ class SnapshotAggregator:
         self._closed = False
         self._rows: tuple[list[int], list[int], list[int], list[float], list[bool]] = ([], [], [], [], [])
         self._pending = EventColumns.empty()
+        self._points: list[AggregatePoint] = []
         self.stats = AggregatorStats()
         self.side_output: list[dict[str, Any]] = []
 
@@ -374,6 +450,8 @@ class SnapshotAggregator:
         if not isinstance(data, Mapping):
             self._malformed(line, "not a JSON object", f"line {line}: expected a JSON object")
             return False
+        if is_otlp_export(data):
+            return self._add_export(data, line)
         for unknown in data.keys() - _EVENT_FIELDS:
             self.stats.unknown_fields[str(unknown)] = self.stats.unknown_fields.get(str(unknown), 0) + 1
         try:
@@ -388,21 +466,54 @@ class SnapshotAggregator:
             return False
         return self._accept(event, line)
 
-    def _accept(self, event: RawEvent, line: int) -> bool:
-        ts_ms = (event.timestamp - _EPOCH) // _MILLISECOND
+    def _add_export(self, data: Mapping[str, Any], line: int) -> bool:
+        """Each data point of one OTLP export, in document order; True when at least one was accepted."""
+        accepted = False
+        for row in decode_export(data, self.bounds):
+            self.stats.points += 1
+            if row.point is None:
+                self._malformed(line, str(row.reason), f"line {line}: {row.reason}")
+                continue
+            verdict = self._verdict(row.point.ts_ms)
+            if verdict is not None:
+                self._count_refused(verdict)
+                if len(self.side_output) < self._max_side_output:
+                    self.side_output.append({"line": line, "reason": verdict, "point": asdict(row.point)})
+                continue
+            self._points.append(row.point)
+            self._advance(row.point.ts_ms)
+            accepted = True
+        return accepted
+
+    def _verdict(self, ts_ms: int) -> str | None:
+        """``future`` or ``late`` for a well-formed row at ``ts_ms``; None when its window is still open."""
         watermark = self.watermark_ms
         if self._clock is not None and ts_ms > self._clock() * 1000 + self._future_ms:
-            self.stats.future += 1
-            self._divert(line, "future", event)
-            return False
+            return "future"
         if watermark is not None and ts_ms > watermark + self._future_ms:
-            self.stats.future += 1
-            self._divert(line, "future", event)
-            return False
+            return "future"
         window_end = (ts_ms // self._window_ms + 1) * self._window_ms
         if self._closed or (watermark is not None and window_end <= watermark):
+            return "late"
+        return None
+
+    def _count_refused(self, verdict: str) -> None:
+        if verdict == "future":
+            self.stats.future += 1
+        else:
             self.stats.late += 1
-            self._divert(line, "late", event)
+
+    def _advance(self, ts_ms: int) -> None:
+        if self._max_ts_ms is None or ts_ms > self._max_ts_ms:
+            self._max_ts_ms = ts_ms
+        self.stats.accepted += 1
+
+    def _accept(self, event: RawEvent, line: int) -> bool:
+        ts_ms = (event.timestamp - _EPOCH) // _MILLISECOND
+        verdict = self._verdict(ts_ms)
+        if verdict is not None:
+            self._count_refused(verdict)
+            self._divert(line, verdict, event)
             return False
         service_ids, peer_ids, stamps, durations, errors = self._rows
         service_ids.append(self._ids.setdefault(event.service, len(self._ids)))
@@ -410,9 +521,7 @@ class SnapshotAggregator:
         stamps.append(ts_ms)
         durations.append(event.duration_ms)
         errors.append(event.error)
-        if self._max_ts_ms is None or ts_ms > self._max_ts_ms:
-            self._max_ts_ms = ts_ms
-        self.stats.accepted += 1
+        self._advance(ts_ms)
         return True
 
     def _buffered(self) -> EventColumns:
@@ -431,8 +540,9 @@ class SnapshotAggregator:
             np.concatenate([pending.error, fresh.error]),
         )
 
-    def _emit(self, batch: EventColumns) -> list[dict[str, Any]]:
+    def _emit(self, batch: EventColumns, points: Sequence[AggregatePoint] = ()) -> list[dict[str, Any]]:
         snapshots = aggregate_columnar(batch, self.window_seconds, self.bounds)
+        snapshots = fold_points(snapshots, points, self.window_seconds, self.bounds)
         self.stats.snapshots += len(snapshots)
         return snapshots
 
@@ -445,14 +555,20 @@ class SnapshotAggregator:
         window_end = (batch.ts_ms // self._window_ms + 1) * self._window_ms
         closed = window_end <= watermark
         self._pending = batch.select(~closed)
-        return self._emit(batch.select(closed)) if closed.any() else []
+        points = [p for p in self._points if (p.ts_ms // self._window_ms + 1) * self._window_ms <= watermark]
+        if points:
+            self._points = [p for p in self._points if (p.ts_ms // self._window_ms + 1) * self._window_ms > watermark]
+        if not closed.any() and not points:
+            return []
+        return self._emit(batch.select(closed), points)
 
     def close(self) -> list[dict[str, Any]]:
         """End of stream: snapshots of every window still open. Later records are counted as late."""
         batch = self._buffered()
         self._pending = EventColumns.empty(batch.names)
+        points, self._points = self._points, []
         self._closed = True
-        return self._emit(batch)
+        return self._emit(batch, points)
 
     def drain_side_output(self) -> list[dict[str, Any]]:
         drained, self.side_output = self.side_output, []
@@ -467,6 +583,7 @@ class AggregationReport:
     out_path: str
     lines: int
     blank_lines: int
+    points: int
     accepted: int
     late: int
     future: int
@@ -536,6 +653,7 @@ def aggregate_file(
         out_path=str(target),
         lines=lines,
         blank_lines=blank,
+        points=stats.points,
         accepted=stats.accepted,
         late=stats.late,
         future=stats.future,
