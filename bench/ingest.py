@@ -2,7 +2,11 @@
 core), the local Flink job (PyFlink mini-cluster, events/s including JVM start and planning, and of the job alone),
 and the reduction ratio from raw lines (logs + spans) to snapshots.
 
-    .venv/bin/python bench/ingest.py [--columnar-events 20000000] [--flink-events 200000] [--no-flink]
+    .venv/bin/python bench/ingest.py [--columnar-events 20000000] [--flink-events 200000] [--otlp-events 2000000]
+                                     [--no-flink]
+
+The Flink job is timed twice: on raw events (one line per request) and on the same kind of traffic as the collector
+sidecars send it (one OTLP JSON export per service and 10 s, with one histogram point per span kind, status, peer).
 """
 
 from __future__ import annotations
@@ -44,23 +48,50 @@ def columnar_rate(n_events: int, n_services: int = 50, seconds: int = 600, repea
     return n_events / best, snapshots
 
 
-def flink_rate(n_events: int, work: Path) -> tuple[float, float, int]:
-    """(events/s end to end incl. JVM start and planning, events/s of the job execution, snapshots)."""
-    sys.path.insert(0, str(ROOT / "flink"))
-    import snapshot_job
-
+def _fleet_events(n_events: int, minutes: int = 30) -> list[dict]:
     from slo_engine.embedded.fleet import generate_fleet
 
     fleet = generate_fleet(seed=7, days=1, step_seconds=60, end_epoch=1_793_491_200)
-    total = sum(int(fleet.series[s].requests[-30:].sum()) for s in fleet.services)
-    events = list(fleet.raw_events(minutes=30, rate_scale=min(1.0, n_events / max(total, 1) / 1.3), seed=3))
-    path = work / "events.jsonl"
-    path.write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    total = sum(int(fleet.series[s].requests[-minutes:].sum()) for s in fleet.services)
+    return list(fleet.raw_events(minutes=minutes, rate_scale=min(1.0, n_events / max(total, 1) / 1.3), seed=3))
+
+
+def _run_flink(lines: list[str], work: Path) -> tuple[float, float, int]:
+    """(wall seconds incl. JVM start and planning, seconds of the job execution, snapshots)."""
+    sys.path.insert(0, str(ROOT / "flink"))
+    import snapshot_job
+
+    path = work / "stream.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     began = time.perf_counter()
     report = snapshot_job.run_local(path, work / "out", snapshot_job.JobSettings(clock_epoch_ms=1_793_491_260_000))
     wall = time.perf_counter() - began
-    job_seconds = _job_seconds() or wall
-    return len(events) / wall, len(events) / job_seconds, report.snapshots
+    return wall, _job_seconds() or wall, report.snapshots
+
+
+def flink_rate(n_events: int, work: Path) -> tuple[float, float, int]:
+    """Raw events on the stream: (events/s end to end incl. JVM start and planning, events/s of the job, snapshots)."""
+    events = _fleet_events(n_events)
+    wall, job, snapshots = _run_flink([json.dumps(e) for e in events], work)
+    return len(events) / wall, len(events) / job, snapshots
+
+
+def flink_otlp_rate(n_events: int, work: Path, minutes: int = 240) -> tuple[int, int, float, float, int]:
+    """The fleet's traffic as its sidecars send it (one OTLP JSON export per service and 10 s, over ``minutes``, so
+    that there are enough exports to time): (requests, exports, data points/s of the job, requests/s, snapshots)."""
+    from slo_engine.ingest.otlp import exports_from_events
+
+    events = _fleet_events(n_events, minutes)
+    exports = exports_from_events(events)
+    points = sum(
+        len(m["histogram"]["dataPoints"])
+        for e in exports
+        for r in e["resourceMetrics"]
+        for s in r["scopeMetrics"]
+        for m in s["metrics"]
+    )
+    _, job, snapshots = _run_flink([json.dumps(e) for e in exports], work)
+    return len(events), len(exports), points / job, len(events) / job, snapshots
 
 
 def _job_seconds() -> float | None:
@@ -106,6 +137,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--columnar-events", type=int, default=20_000_000)
     parser.add_argument("--flink-events", type=int, default=200_000)
+    parser.add_argument("--otlp-events", type=int, default=2_000_000, help="requests behind the sidecar exports")
     parser.add_argument("--no-flink", action="store_true")
     args = parser.parse_args()
 
@@ -119,6 +151,15 @@ def main() -> int:
             print(
                 f"flink job, local mini-cluster (parallelism 1): {job_only / 1e3:.1f} k events/s while running, "
                 f"{end_to_end / 1e3:.1f} k events/s including JVM start and planning ({flink_snapshots} snapshots)"
+            )
+            with tempfile.TemporaryDirectory(prefix="bench-flink-otlp-") as scratch:
+                requests, exports, points_rate, requests_rate, otlp_snapshots = flink_otlp_rate(
+                    args.otlp_events, Path(scratch)
+                )
+            print(
+                f"flink job on sidecar exports (OTLP JSON): {requests:,} requests in {exports:,} exports; "
+                f"{points_rate / 1e3:.1f} k data points/s, {requests_rate / 1e6:.2f} M requests/s represented "
+                f"({otlp_snapshots} snapshots)"
             )
         except ImportError:
             print("flink job: apache-flink is not installed (pip install -r requirements-dev.txt)")

@@ -74,9 +74,9 @@ def _sql_list(values: Sequence[str]) -> str:
     return "(" + ", ".join(_sql_string(v) for v in values) + ")"
 
 
-def _attribute_sql(json_column: str, key: str, prefix: str = "$") -> str:
-    """The first string value of OTLP attribute ``key`` (NULL if absent)."""
-    path = f"{prefix}.attributes[?(@.key == ''{key}'')].value.stringValue"
+def _attribute_sql(json_column: str, key: str, attributes_path: str) -> str:
+    """The string value of OTLP attribute ``key`` in the attribute list at ``attributes_path`` (NULL if absent)."""
+    path = f"{attributes_path}[?(@.key == ''{key}'')].value.stringValue"
     return f"JSON_VALUE(JSON_QUERY({json_column}, '{path}'), '$[0]')"
 
 
@@ -112,16 +112,16 @@ def parse_sql(source: str, bounds: Sequence[float]) -> str:
     )
     metric_fields = "resource_service, metric_bad, metric_name, metric_unit, has_histogram, temporality"
     point = {
-        "point_service": _attribute_sql("p", "service.name"),
-        "point_kind": _attribute_sql("p", "span.kind"),
-        "point_status": _attribute_sql("p", "status.code"),
-        "point_peer": _attribute_sql("p", "peer.service"),
+        "point_service": _attribute_sql("p", "service.name", "$.attributes"),
+        "point_kind": _attribute_sql("p", "span.kind", "$.attributes"),
+        "point_status": _attribute_sql("p", "status.code", "$.attributes"),
+        "point_peer": _attribute_sql("p", "peer.service", "$.attributes"),
         "point_start": "JSON_VALUE(p, '$.startTimeUnixNano')",
         "point_time": "JSON_VALUE(p, '$.timeUnixNano')",
         "point_count": "JSON_VALUE(p, '$.count')",
+        "bucket_counts": "JSON_QUERY(p, '$.bucketCounts' RETURNING ARRAY<STRING>)",
+        "point_bounds": "JSON_QUERY(p, '$.explicitBounds' RETURNING ARRAY<STRING>)",
     }
-    point.update({f"b{i}": f"JSON_VALUE(p, '$.bucketCounts[{i}]')" for i in range(len(bounds) + 2)})
-    point.update({f"e{i}": f"JSON_VALUE(p, '$.explicitBounds[{i}]')" for i in range(len(bounds) + 1)})
     point_columns = ", ".join(f"{sql} AS {name}" for name, sql in point.items())
     return f"""
     SELECT {line_fields}, {raw_columns}, {metric_fields}, p, p IS JSON OBJECT AS point_is_object, {point_columns}
@@ -137,7 +137,7 @@ def parse_sql(source: str, bounds: Sequence[float]) -> str:
             FROM (
                 SELECT {line_fields}, rm,
                     CASE WHEN rm IS NULL OR rm = '!' THEN CAST(NULL AS STRING)
-                        ELSE {_attribute_sql("rm", "service.name", "$.resource")} END AS resource_service
+                        ELSE {_attribute_sql("rm", "service.name", "$.resource.attributes")} END AS resource_service
                 FROM (
                     SELECT line, line IS JSON AS is_json, line IS JSON OBJECT AS is_object,
                         POSITION('"resourceMetrics"' IN line) > 0 AND JSON_EXISTS(line, '$.resourceMetrics')
@@ -162,9 +162,7 @@ def _parsed_schema(bounds: Sequence[float]) -> list[tuple[str, str]]:
     columns += [("p", "STRING"), ("point_is_object", "BOOLEAN")]
     columns += [(name, "STRING") for name in ("point_service", "point_kind", "point_status", "point_peer")]
     columns += [(name, "STRING") for name in ("point_start", "point_time", "point_count")]
-    columns += [(f"b{i}", "STRING") for i in range(len(bounds) + 2)]
-    columns += [(f"e{i}", "STRING") for i in range(len(bounds) + 1)]
-    return columns
+    return [*columns, ("bucket_counts", "ARRAY<STRING>"), ("point_bounds", "ARRAY<STRING>")]
 
 
 def epoch_ms_sql(stamp: str = "stamp") -> str:
@@ -232,9 +230,9 @@ def _otlp_validity_sql(bounds: Sequence[float]) -> str:
             THEN 'invalid peer.service'
         WHEN point_kind IS NULL OR point_kind NOT IN {_sql_list(SERVED_KINDS + CALLING_KINDS)}
             THEN 'unsupported span kind'
-        WHEN NOT REGEXP(COALESCE(point_count, ''), {digits18}) OR NOT ({counts_ok}) OR b{n} IS NOT NULL
+        WHEN NOT REGEXP(COALESCE(point_count, ''), {digits18}) OR COALESCE(bucket_n, 0) <> {n} OR NOT ({counts_ok})
             OR {counts_sum} <> TRY_CAST(point_count AS BIGINT) THEN 'invalid histogram'
-        WHEN e{len(bounds)} IS NOT NULL OR {bounds_differ} THEN 'histogram bounds differ'
+        WHEN COALESCE(bound_n, 0) <> {len(bounds)} OR {bounds_differ} THEN 'histogram bounds differ'
         ELSE CAST(NULL AS STRING) END"""
 
 
@@ -254,6 +252,15 @@ def weighted_rows_sql(source: str, bounds: Sequence[float]) -> str:
     )
     count = "COALESCE(TRY_CAST(point_count AS BIGINT), 0)"
     otlp_ts = "(TRY_CAST(point_start AS BIGINT) / 1000000 + TRY_CAST(point_time AS BIGINT) / 1000000) / 2"
+    n_buckets = len(bounds) + 1
+    point_fields = ",\n            ".join(
+        [
+            *(f"bucket_counts[{i + 1}] AS b{i}" for i in range(n_buckets)),
+            "CARDINALITY(bucket_counts) AS bucket_n",
+            *(f"point_bounds[{i + 1}] AS e{i}" for i in range(len(bounds))),
+            "CARDINALITY(point_bounds) AS bound_n",
+        ]
+    )
     return f"""
     SELECT
         CASE WHEN is_otlp AND p IS NOT NULL AND p <> '!' THEN p ELSE line END AS record,
@@ -265,7 +272,7 @@ def weighted_rows_sql(source: str, bounds: Sequence[float]) -> str:
             WHEN COALESCE({_ERROR_FLAG_SQL}, FALSE) THEN 1 ELSE 0 END AS BIGINT) AS e,
         {cumulative},
         CASE WHEN is_otlp THEN {_otlp_validity_sql(bounds)} ELSE {validity_sql()} END AS malformed
-    FROM {source}"""
+    FROM (SELECT *, {point_fields} FROM {source})"""
 
 
 def _weighted_schema(bounds: Sequence[float]) -> list[tuple[str, str]]:
@@ -434,7 +441,11 @@ def build_job(
     from pyflink.table import DataTypes, Schema
 
     types = {"STRING": DataTypes.STRING(), "BOOLEAN": DataTypes.BOOLEAN()}
-    types |= {"DOUBLE": DataTypes.DOUBLE(), "BIGINT": DataTypes.BIGINT()}
+    types |= {
+        "DOUBLE": DataTypes.DOUBLE(),
+        "BIGINT": DataTypes.BIGINT(),
+        "ARRAY<STRING>": DataTypes.ARRAY(DataTypes.STRING()),
+    }
 
     def materialised(table: Any, columns: list[tuple[str, str]], with_watermark: bool = False) -> Any:
         builder = Schema.new_builder()
@@ -505,8 +516,11 @@ def _read_part_files(folder: Path) -> list[str]:
     return lines
 
 
-def run_local(events_path: str | Path, out_dir: str | Path, settings: JobSettings | None = None) -> LocalRunReport:
-    """Run the job over a JSON Lines file in the mini-cluster; write ``snapshots.jsonl`` and ``rejected.jsonl``."""
+def run_local(
+    events_path: str | Path, out_dir: str | Path, settings: JobSettings | None = None, parallelism: int = 1
+) -> LocalRunReport:
+    """Run the job over a JSON Lines file (or a folder of them: one partition each, like the shards of a stream) in
+    the mini-cluster; write ``snapshots.jsonl`` and ``rejected.jsonl``."""
     import time
 
     began = time.perf_counter()
@@ -516,7 +530,7 @@ def run_local(events_path: str | Path, out_dir: str | Path, settings: JobSetting
     for stale in (parts_snapshots, parts_side):  # part files of an earlier run would be read again
         shutil.rmtree(stale, ignore_errors=True)
     statement_set = build_job(
-        stream_table_environment(),
+        stream_table_environment(parallelism),
         settings,
         _file_options(Path(events_path)),
         _file_options(parts_snapshots),

@@ -184,6 +184,40 @@ def mixed_stream(events: list[dict[str, Any]]) -> MixedStream:
     return MixedStream(lines, malformed, len(points), sorted(sidecar))
 
 
+def partitioned(lines: list[str], partitions: int) -> list[list[str]]:
+    """Lines split like a stream's shards with the service as partition key (unreadable lines: the first shard)."""
+    import zlib
+
+    shards: list[list[str]] = [[] for _ in range(partitions)]
+    for line in lines:
+        try:
+            record = json.loads(line)
+            key = str(record.get("service", "")) if isinstance(record, dict) else ""
+        except ValueError:
+            key = ""
+        shards[zlib.crc32(key.encode()) % partitions].append(line)
+    return shards
+
+
+def summed(snapshot_lists: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Snapshots of several partitions added up per (service, window), as the job's windows add its shards up."""
+    from datetime import datetime
+
+    from slo_engine.ingest.aggregator import fold_points
+    from slo_engine.ingest.otlp import AggregatePoint
+
+    points = []
+    for snapshots in snapshot_lists:
+        for s in snapshots:
+            ts = int(datetime.fromisoformat(s["window_start"].replace("Z", "+00:00")).timestamp() * 1000)
+            if s["requests"]:
+                counts = tuple(s["latency_ms"]["counts"])
+                points.append(AggregatePoint(s["service"], None, ts, s["requests"], s["errors"], counts))
+            for peer, edge in s["downstream"].items():
+                points.append(AggregatePoint(s["service"], peer, ts, edge["requests"], edge["errors"], ()))
+    return fold_points([], points)
+
+
 def canonical(snapshot: dict[str, Any]) -> dict[str, Any]:
     """A snapshot with float fields as floats and maps sorted, for equality across producers."""
     result = dict(snapshot)

@@ -178,9 +178,26 @@ def test_span_histograms_use_the_snapshot_bucket_bounds(collector: dict[str, Any
 
     buckets = collector["connectors"]["spanmetrics"]["histogram"]["explicit"]["buckets"]
     assert [milliseconds(b) for b in buckets] == list(DEFAULT_LATENCY_BOUNDS_MS)
-    assert [milliseconds(b) for b in collector["connectors"]["servicegraph"]["latency_histogram_buckets"]] == list(
-        DEFAULT_LATENCY_BOUNDS_MS
-    )
+    assert collector["connectors"]["spanmetrics"]["histogram"]["unit"] == "ms"
+
+
+def test_the_stream_gets_exactly_what_the_snapshot_job_reads(collector: dict[str, Any]) -> None:
+    """The sidecar and the job meet on the stream: the delta duration histogram, flushed once per window, named as
+    ``slo_engine.ingest.otlp`` expects, with the caller's peer.service, and nothing else."""
+    from slo_engine.ingest.otlp import DURATION_METRIC
+    from slo_engine.models.snapshot import SNAPSHOT_WINDOW_SECONDS
+
+    spanmetrics = collector["connectors"]["spanmetrics"]
+    assert f"{spanmetrics['namespace']}.duration" == DURATION_METRIC
+    assert spanmetrics["aggregation_temporality"] == "AGGREGATION_TEMPORALITY_DELTA"
+    assert spanmetrics["metrics_flush_interval"] == f"{SNAPSHOT_WINDOW_SECONDS}s"
+    assert {"name": "peer.service"} in spanmetrics["dimensions"]
+    streams = [p for p in collector["service"]["pipelines"].values() if "awskinesis" in p["exporters"]]
+    assert streams == [collector["service"]["pipelines"]["metrics/aggregates"]]
+    assert streams[0]["receivers"] == ["spanmetrics"] and "filter/snapshot_inputs" in streams[0]["processors"]
+    kept = collector["processors"]["filter/snapshot_inputs"]["metrics"]
+    assert kept["metric"] == [f'name != "{DURATION_METRIC}"']
+    assert collector["exporters"]["awskinesis"]["encoding"]["name"] == "otlp_json"
 
 
 def test_tail_sampling_keeps_errors_and_slow_traces(collector: dict[str, Any]) -> None:
