@@ -150,16 +150,18 @@ class MixedStream:
     sidecar_services: list[str]
 
 
-def mixed_stream(events: list[dict[str, Any]]) -> MixedStream:
-    """Half the services send raw events, the other half run the collector sidecar (OTLP JSON exports, each line
-    appearing once the stream has passed the end of its 10-second flush), with broken and late exports woven in."""
+def sidecar_split(events: list[dict[str, Any]]) -> tuple[set[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(services running the sidecar, the raw events of the others, the sidecars' OTLP JSON exports)."""
     from slo_engine.ingest.otlp import exports_from_events
 
     names = sorted({e["service"] for e in events} | {e["peer"] for e in events if e.get("peer")})
     sidecar = set(names[::2])
     exports = exports_from_events([e for e in events if e["service"] in sidecar])
-    raw = [e for e in events if e["service"] not in sidecar]
-    broken = _broken_exports(exports[len(exports) // 2])
+    return sidecar, [e for e in events if e["service"] not in sidecar], exports
+
+
+def interleaved(raw: list[dict[str, Any]], exports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Raw events in their order, each export placed once the stream has passed the end of its flush."""
     items: list[dict[str, Any]] = []
     waiting = iter(exports)
     pending = next(waiting, None)
@@ -171,6 +173,15 @@ def mixed_stream(events: list[dict[str, Any]]) -> MixedStream:
     if pending is not None:
         items.append(pending)
     items.extend(waiting)
+    return items
+
+
+def mixed_stream(events: list[dict[str, Any]]) -> MixedStream:
+    """Half the services send raw events, the other half run the collector sidecar (OTLP JSON exports, each line
+    appearing once the stream has passed the end of its 10-second flush), with broken and late exports woven in."""
+    sidecar, raw, exports = sidecar_split(events)
+    broken = _broken_exports(exports[len(exports) // 2])
+    items = interleaved(raw, exports)
     lines = [json.dumps(item) for item in items]
     every = max(1, len(lines) // (len(broken) + 2))
     for k, (line, _) in enumerate(broken, start=1):

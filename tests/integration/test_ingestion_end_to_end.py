@@ -1,5 +1,6 @@
-"""The snapshot path end to end: spans -> edge reducer -> Kinesis (moto) -> the Flink job (mini-cluster) -> the sink
--> a real Prometheus, the S3 archive and the edge ledger (moto); PromQL reads back exactly the input counts."""
+"""The snapshot path end to end: spans -> edge reducer (half the services) or collector sidecar aggregates (the
+other half) -> Kinesis (moto) -> the Flink job (mini-cluster) -> the sink -> a real Prometheus, the S3 archive and the
+edge ledger (moto); PromQL reads back exactly the input counts."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import Any
 
 import boto3
 import pytest
-from ingestion_support import CLOCK_EPOCH_MS, computed_once, fleet_events, flink_job, start_prometheus
+from ingestion_support import (
+    CLOCK_EPOCH_MS,
+    computed_once,
+    fleet_events,
+    flink_job,
+    interleaved,
+    sidecar_split,
+    start_prometheus,
+)
 from moto import mock_aws
 
 from slo_engine.adapters.aws.kinesis import KinesisTransport, read_stream
@@ -55,9 +64,11 @@ def run_pipeline(work: Path) -> dict[str, Any]:
                 AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
             )
 
+        sidecar, raw, exports = sidecar_split(events)
         spans = SpanReduction()
+        reduced = list(reduce_spans((as_span(e) for e in raw), spans))
         produced = StreamProducer(KinesisTransport("telemetry", kinesis)).send_json(
-            reduce_spans((as_span(e) for e in events), spans), key=lambda d: str(d["service"])
+            interleaved(reduced, exports), key=lambda d: str(d.get("service", "sidecar"))
         )
         stream_file = work / "telemetry.jsonl"
         stream_file.write_bytes(b"\n".join(read_stream(kinesis, "telemetry")) + b"\n")
@@ -88,6 +99,9 @@ def run_pipeline(work: Path) -> dict[str, Any]:
         archived = s3.list_objects_v2(Bucket="snapshots").get("KeyCount", 0)
     return {
         "events": events,
+        "raw_events": len(raw),
+        "exports": len(exports),
+        "sidecar_services": sorted(sidecar),
         "spans": {"events": spans.events, "skipped": dict(spans.skipped)},
         "produced": {"sent": produced.sent, "ok": produced.ok},
         "rejected": run.rejected,
@@ -106,9 +120,10 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return computed_once("ingestion-e2e", tmp_path_factory, lambda: run_pipeline(tmp_path_factory.mktemp("e2e")))
 
 
-def test_every_event_went_through_the_reducer_and_the_stream(pipeline: dict[str, Any]) -> None:
-    assert pipeline["spans"] == {"events": len(pipeline["events"]), "skipped": {}}
-    assert pipeline["produced"] == {"sent": len(pipeline["events"]), "ok": True}
+def test_every_event_went_through_the_reducer_or_a_sidecar_and_the_stream(pipeline: dict[str, Any]) -> None:
+    assert pipeline["spans"] == {"events": pipeline["raw_events"], "skipped": {}}
+    assert 0 < pipeline["raw_events"] < len(pipeline["events"]) and pipeline["exports"] > 0
+    assert pipeline["produced"] == {"sent": pipeline["raw_events"] + pipeline["exports"], "ok": True}
     assert pipeline["rejected"] == {}
 
 
