@@ -99,7 +99,8 @@ class ServiceDiscovery(Construct):
             description="Builds one changed service's dependency edges (observed, declared, docs) in Neo4j",
             config=config,
             layers=layers,
-            timeout=cdk.Duration.seconds(60),
+            # Up to 8 documents, one small-model call each, besides the Neo4j writes.
+            timeout=cdk.Duration.seconds(180 if small_model_id else 60),
             environment={
                 "SLO_ENGINE_NEO4J_SECRET_ARN": neo4j_credentials.secret_arn,
                 tables.observed_edges.environment_variable: tables.observed_edges.table.table_name,

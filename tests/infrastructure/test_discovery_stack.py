@@ -184,6 +184,7 @@ def test_the_mapping_reads_docs_with_exactly_the_configured_small_model(assembly
     _, mapping, statements = _mapping(assembly)
     model_id = assembly.config.models.small_model_id
     assert mapping["Properties"]["Environment"]["Variables"]["SLO_ENGINE_SMALL_MODEL_ID"] == model_id
+    assert mapping["Properties"]["Timeout"] >= 180  # room for one model call per document
     bedrock = [s for s in statements if any(a.startswith("bedrock:") for a in as_list(s["Action"]))]
     assert len(bedrock) == 1
     assert "bedrock:InvokeModel" in as_list(bedrock[0]["Action"])
