@@ -45,9 +45,20 @@ def settings_from(group: dict[str, str]) -> JobSettings:
     )
 
 
+def parallelism_from(group: dict[str, str]) -> int | None:
+    """``parallelism`` of the Aggregation group when set (tests, a pinned job); None leaves the application's
+    parallelism configuration (KPUs, autoscaling) in charge."""
+    value = group.get("parallelism", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"Aggregation.parallelism must be a positive integer, not {value!r}")
+    return int(value)
+
+
 def main() -> Any:
     groups = property_groups()
-    t_env = stream_table_environment(parallelism=int(groups.get("Aggregation", {}).get("parallelism", 1)))
+    t_env = stream_table_environment(parallelism=parallelism_from(groups.get("Aggregation", {})))
     side = groups.get("SideOutput", {})
     side_options = (
         {"connector": "filesystem", "path": side["path"], "format": "raw"}

@@ -469,11 +469,12 @@ def build_job(
     return statement_set
 
 
-def stream_table_environment(parallelism: int = 1) -> Any:
-    """A streaming table environment: UTC, a watermark emitted whenever it moves, ``parallelism`` tasks.
+def stream_table_environment(parallelism: int | None = 1) -> Any:
+    """A streaming table environment: UTC, a watermark emitted whenever it moves, ``parallelism`` tasks (None: the
+    cluster's default).
 
-    The aggregator's semantics are those of one ordered stream; parity holds with parallelism 1 (in Managed Flink
-    each Kinesis shard has its own watermark and Flink takes the minimum).
+    Each source task has its own watermark: lateness is judged per shard, in the shard's own order, and the windows
+    add the shards up (the job equals the aggregator run per shard, summed; one shard: the aggregator itself).
     """
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
@@ -484,7 +485,8 @@ def stream_table_environment(parallelism: int = 1) -> Any:
     configuration.set_string("pipeline.auto-watermark-interval", "0 ms")
     configuration.set_string("pipeline.object-reuse", "true")  # SQL operators never hold on to a row they emitted
     env = StreamExecutionEnvironment.get_execution_environment(configuration)
-    env.set_parallelism(parallelism)
+    if parallelism is not None:  # None: the cluster's default (in Managed Flink, its parallelism configuration)
+        env.set_parallelism(parallelism)
     t_env = StreamTableEnvironment.create(
         env,
         environment_settings=EnvironmentSettings.new_instance()
