@@ -292,13 +292,14 @@ def test_malformed_lines_are_counted_with_their_line_numbers_and_reasons() -> No
     aggregator.add("[1, 2]", line_number=9)
     aggregator.add(json.dumps({"service": "cart", "duration_ms": 3}), line_number=10)
     aggregator.add(json.dumps({**event("cart", 1), "timestamp": "2026-11-01T00:00:00"}), line_number=11)
+    aggregator.add(json.dumps({**event("cart", 1), "timestamp": "0001-01-01T00:00:00+01:00"}), line_number=12)
     stats = aggregator.stats
-    assert stats.malformed == 5 and stats.accepted == 0
-    assert [line for line, _ in stats.malformed_examples] == [7, 8, 9, 10, 11]
+    assert stats.malformed == 6 and stats.accepted == 0
+    assert [line for line, _ in stats.malformed_examples] == [7, 8, 9, 10, 11, 12]
     assert stats.malformed_reasons["invalid JSON"] == 1
     assert stats.malformed_reasons["invalid duration_ms"] == 1
     assert stats.malformed_reasons["not a JSON object"] == 1
-    assert stats.malformed_reasons["invalid timestamp"] == 2
+    assert stats.malformed_reasons["invalid timestamp"] == 3  # naive; before year 1 once in UTC
     assert "line 8: duration_ms" in stats.malformed_examples[1][1]
 
 

@@ -72,6 +72,13 @@ def test_a_body_that_misses_its_schema_is_422_naming_each_field(service: ApiServ
     assert any(d.startswith("colour") for d in answer.body["details"])
 
 
+def test_a_moment_utc_cannot_hold_is_422_not_a_server_error(service: ApiService) -> None:
+    """Found by the schema fuzzer: year 1 at +01:00 is year 0 in UTC, which ``datetime`` cannot represent."""
+    body = {"exclusions": [{"start": "0001-01-01T00:00:00+01:00", "end": "2026-11-01T00:00:00Z"}]}
+    answer = service.dispatch("start_recommendation", {}, body, ALICE)
+    assert answer.status == 422 and any("outside the range of UTC" in d for d in answer.body["details"])
+
+
 def test_a_recommendation_id_reads_back_that_recommendation(service: ApiService) -> None:
     rec_id = _pending_id(service)
     view = service.dispatch("get_recommendation", {"id": rec_id}, None, BACKSTAGE)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from slo_engine.models.moments import in_utc
 
 ChangeKind = Literal["registered", "changed", "deregistered"]
 EVENT_SOURCE = "slo-engine.discovery"
@@ -110,7 +112,7 @@ class ServiceChange(BaseModel):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("detected_at must carry a time zone (UTC)")
-        return value.astimezone(UTC)
+        return in_utc(value)
 
     @property
     def idempotency_key(self) -> str:

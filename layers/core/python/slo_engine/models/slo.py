@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from slo_engine.models.moments import in_utc
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -117,7 +119,7 @@ class ExclusionWindow(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("exclusion window times must carry a UTC offset (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
-        return value.astimezone(UTC)
+        return in_utc(value)
 
     @model_validator(mode="after")
     def _start_before_end(self) -> ExclusionWindow:

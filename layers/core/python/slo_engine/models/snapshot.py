@@ -7,9 +7,11 @@ snapshots merge exactly across time, pods and windows.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from slo_engine.models.moments import in_utc
 
 DEFAULT_LATENCY_BOUNDS_MS: tuple[float, ...] = (
     5,
@@ -110,7 +112,7 @@ class ServiceSnapshot(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("window_start must carry a UTC offset (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
-        return value.astimezone(UTC)
+        return in_utc(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceSnapshot:
@@ -147,4 +149,4 @@ class RawEvent(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("timestamp must carry a UTC offset")
-        return value.astimezone(UTC)
+        return in_utc(value)
