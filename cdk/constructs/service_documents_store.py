@@ -18,6 +18,7 @@ from constructs import Construct
 
 from cdk import nag
 from cdk.config import DeploymentConfig
+from cdk.constructs.private_bucket import logged_private_bucket
 from slo_engine.adapters.aws.service_documents import BUCKET_VARIABLE, PREFIX
 
 NONCURRENT_VERSION_DAYS = 30
@@ -32,31 +33,14 @@ class ServiceDocumentsStore(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig) -> None:
         super().__init__(scope, construct_id)
         removal = cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
-            removal_policy=removal,
-        )
-        nag.access_log_bucket(self.access_logs)
-        self.bucket = s3.Bucket(
+        self.bucket, self.access_logs = logged_private_bucket(
             self,
             "Documents",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="service-docs/",
+            removal=removal,
+            log_prefix="service-docs/",
             lifecycle_rules=[
                 s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS))
             ],
-            removal_policy=removal,
         )
         for output_id, value, description in (
             (ARN_OUTPUT, self.bucket.bucket_arn, "ARN of the service-documents bucket"),

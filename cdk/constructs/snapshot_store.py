@@ -8,35 +8,19 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from cdk import nag
 from cdk.config import DeploymentConfig
+from cdk.constructs.private_bucket import logged_private_bucket
 
 
 class SnapshotStore(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig) -> None:
         super().__init__(scope, construct_id)
         removal = cdk.RemovalPolicy.RETAIN if config.retain_data else cdk.RemovalPolicy.DESTROY
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
-            removal_policy=removal,
-        )
-        nag.access_log_bucket(self.access_logs)
-        self.bucket = s3.Bucket(
+        self.bucket, self.access_logs = logged_private_bucket(
             self,
             "Snapshots",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            versioned=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="snapshots/",
+            removal=removal,
+            log_prefix="snapshots/",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     noncurrent_version_expiration=cdk.Duration.days(30),
@@ -47,5 +31,4 @@ class SnapshotStore(Construct):
                     ],
                 )
             ],
-            removal_policy=removal,
         )

@@ -229,6 +229,25 @@ def summed(snapshot_lists: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return fold_points([], points)
 
 
+def embedded(lines: list[str], flush_every: int = 1000) -> tuple[list[dict[str, Any]], Any]:
+    """(snapshots, the aggregator with its counts) of the embedded aggregator over ``lines``, flushing as it goes."""
+    from slo_engine.ingest.aggregator import SnapshotAggregator
+
+    aggregator = SnapshotAggregator(clock=lambda: CLOCK_EPOCH_MS / 1000)
+    snapshots: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        aggregator.add(line, line_number=number)
+        if number % flush_every == 0:
+            snapshots.extend(aggregator.flush())
+    snapshots.extend(aggregator.close())
+    return snapshots, aggregator
+
+
+def keyed(snapshots: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Canonical snapshots by (service, window start), for equality across producers."""
+    return {(s["service"], s["window_start"]): canonical(s) for s in snapshots}
+
+
 def canonical(snapshot: dict[str, Any]) -> dict[str, Any]:
     """A snapshot with float fields as floats and maps sorted, for equality across producers."""
     result = dict(snapshot)

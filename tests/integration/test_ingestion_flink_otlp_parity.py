@@ -11,10 +11,11 @@ import pytest
 from ingestion_support import (
     CLOCK_EPOCH_MS,
     MixedStream,
-    canonical,
     computed_once,
+    embedded,
     fleet_events,
     flink_job,
+    keyed,
     mixed_stream,
 )
 
@@ -53,18 +54,7 @@ def flink_run(stream: MixedStream, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="session")
 def embedded_run(stream: MixedStream) -> tuple[list[dict[str, Any]], SnapshotAggregator]:
-    aggregator = SnapshotAggregator(clock=lambda: CLOCK_EPOCH_MS / 1000)
-    snapshots: list[dict[str, Any]] = []
-    for number, line in enumerate(stream.lines, start=1):
-        aggregator.add(line, line_number=number)
-        if number % 500 == 0:
-            snapshots.extend(aggregator.flush())
-    snapshots.extend(aggregator.close())
-    return snapshots, aggregator
-
-
-def keyed(snapshots: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(s["service"], s["window_start"]): canonical(s) for s in snapshots}
+    return embedded(stream.lines, flush_every=500)
 
 
 def test_the_stream_really_mixes_sidecar_exports_and_raw_events(stream: MixedStream) -> None:

@@ -12,10 +12,11 @@ import pytest
 from ingestion_support import (
     CLOCK_EPOCH_MS,
     MessyStream,
-    canonical,
     computed_once,
+    embedded,
     fleet_events,
     flink_job,
+    keyed,
     messy_stream,
     partitioned,
     summed,
@@ -49,18 +50,7 @@ def flink_run(stream: MessyStream, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="session")
 def embedded_run(stream: MessyStream) -> tuple[list[dict[str, Any]], SnapshotAggregator]:
-    aggregator = SnapshotAggregator(clock=lambda: CLOCK_EPOCH_MS / 1000)
-    snapshots: list[dict[str, Any]] = []
-    for number, line in enumerate(stream.lines, start=1):
-        aggregator.add(line, line_number=number)
-        if number % 1000 == 0:
-            snapshots.extend(aggregator.flush())
-    snapshots.extend(aggregator.close())
-    return snapshots, aggregator
-
-
-def keyed(snapshots: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(s["service"], s["window_start"]): canonical(s) for s in snapshots}
+    return embedded(stream.lines, flush_every=1000)
 
 
 def test_flink_and_the_embedded_aggregator_emit_the_same_snapshots(
@@ -123,10 +113,8 @@ def test_with_parallel_shards_lateness_is_judged_per_shard_and_the_windows_add_t
     per_shard = []
     late = malformed = 0
     for shard in partitioned(stream.lines, 2):
-        aggregator = SnapshotAggregator(clock=lambda: CLOCK_EPOCH_MS / 1000)
-        for number, line in enumerate(shard, start=1):
-            aggregator.add(line, line_number=number)
-        per_shard.append(aggregator.close())
+        snapshots, aggregator = embedded(shard, flush_every=len(shard) + 1)
+        per_shard.append(snapshots)
         late, malformed = late + aggregator.stats.late, malformed + aggregator.stats.malformed
     assert keyed(sharded_flink_run["snapshots"]) == keyed(summed(per_shard))
     rejected = dict(sharded_flink_run["rejected"])

@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from slo_engine.discovery.events import ServiceChange
 from slo_engine.discovery.mapping import StructuralMapper
@@ -33,22 +33,24 @@ class BadChangeEvent(ValueError):
     """An event whose detail is not a ServiceChange: it fails (and is retried, then dead-lettered)."""
 
 
-def parse_change(detail: object) -> ServiceChange:
+Detail = TypeVar("Detail", bound=BaseModel)
+
+
+def _parsed(model: type[Detail], detail: object, what: str) -> Detail:
     try:
-        return ServiceChange.model_validate(detail)
+        return model.model_validate(detail)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(map(str, first["loc"])) or "detail"
-        raise BadChangeEvent(f"not a service change: {where}: {first['msg']}") from error
+        raise BadChangeEvent(f"not a {what}: {where}: {first['msg']}") from error
+
+
+def parse_change(detail: object) -> ServiceChange:
+    return _parsed(ServiceChange, detail, "service change")
 
 
 def parse_documents_changed(detail: object) -> ServiceDocumentsChanged:
-    try:
-        return ServiceDocumentsChanged.model_validate(detail)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "detail"
-        raise BadChangeEvent(f"not a service documents change: {where}: {first['msg']}") from error
+    return _parsed(ServiceDocumentsChanged, detail, "service documents change")
 
 
 @functools.cache
