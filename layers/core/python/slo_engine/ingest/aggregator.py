@@ -145,6 +145,24 @@ def _rfc3339(epoch_seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
 
 
+def _empty_snapshot(service: str, window_start: str, window_seconds: int, bounds: list[float]) -> dict[str, Any]:
+    """A (service, window) with nothing counted yet: the snapshot contract's fields, derived ones null."""
+    return {
+        "service": service,
+        "window_start": window_start,
+        "window_seconds": window_seconds,
+        "requests": 0,
+        "errors": 0,
+        "error_pct": None,
+        "latency_ms": {"bounds": bounds, "counts": [0] * (len(bounds) + 1)},
+        "p50_ms": None,
+        "p95_ms": None,
+        "p99_ms": None,
+        "upstream": {},
+        "downstream": {},
+    }
+
+
 def _counts_by_key(
     keys: npt.NDArray[np.int64], key_space: int, failed: npt.NDArray[np.bool_]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -242,20 +260,8 @@ def aggregate_columnar(
     def snapshot(window_index: int, service_index: int) -> dict[str, Any]:
         found = snapshots.get((window_index, service_index))
         if found is None:
-            found = {
-                "service": names[service_index],
-                "window_start": _rfc3339((first_window + window_index) * window_seconds),
-                "window_seconds": window_seconds,
-                "requests": 0,
-                "errors": 0,
-                "error_pct": None,
-                "latency_ms": {"bounds": bound_list, "counts": [0] * n_buckets},
-                "p50_ms": None,
-                "p95_ms": None,
-                "p99_ms": None,
-                "upstream": {},
-                "downstream": {},
-            }
+            window_start = _rfc3339((first_window + window_index) * window_seconds)
+            found = _empty_snapshot(names[service_index], window_start, window_seconds, bound_list)
             snapshots[(window_index, service_index)] = found
         return found
 
@@ -309,20 +315,7 @@ def fold_points(
     def snapshot(window_start: str, service: str) -> dict[str, Any]:
         found = by_key.get((window_start, service))
         if found is None:
-            found = {
-                "service": service,
-                "window_start": window_start,
-                "window_seconds": window_seconds,
-                "requests": 0,
-                "errors": 0,
-                "error_pct": None,
-                "latency_ms": {"bounds": bound_list, "counts": [0] * (len(bound_list) + 1)},
-                "p50_ms": None,
-                "p95_ms": None,
-                "p99_ms": None,
-                "upstream": {},
-                "downstream": {},
-            }
+            found = _empty_snapshot(service, window_start, window_seconds, bound_list)
             by_key[(window_start, service)] = found
         return found
 
