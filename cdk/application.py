@@ -72,6 +72,7 @@ def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) 
         prometheus=ingestion.prometheus,
         neo4j_credentials=discovery.neo4j_credentials,
         runbook_collection=knowledge.collection,
+        run_artifacts=state.run_artifacts,
         env=environment,
     )
     api = ApiStack(
@@ -81,6 +82,7 @@ def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) 
         tables=state.tables,
         state_machine=reasoning.workflow.state_machine,
         approval_channels=reasoning.approval_channels,
+        run_artifacts=state.run_artifacts,
         env=environment,
     )
     for stack_with_rest_api in (knowledge, api):

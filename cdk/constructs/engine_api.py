@@ -20,6 +20,7 @@ from cdk.constructs.logged_rest_api import LoggedRestApi
 from cdk.constructs.people_user_pool import PeopleUserPool
 from cdk.constructs.python_function import EngineFunction, EngineLayers
 from cdk.constructs.recommendation_workflow import recommendation_state_machine_name
+from cdk.constructs.service_documents_store import RunArtifactsStore
 from cdk.constructs.state_tables import StateTables
 from cdk.permissions import grant_bedrock_invoke, grant_secret_read
 
@@ -52,6 +53,7 @@ class EngineApi(Construct):
         tables: StateTables,
         state_machine: sfn.IStateMachine,
         channels: ApprovalChannels,
+        run_artifacts: RunArtifactsStore,
     ) -> None:
         super().__init__(scope, construct_id)
         settings = config.api
@@ -68,9 +70,11 @@ class EngineApi(Construct):
                 **table_environment,
                 "SLO_ENGINE_STATE_MACHINE_ARN": state_machine.state_machine_arn,
                 "SLO_ENGINE_REASONER_MODEL_ID": config.models.reasoner_model_id,
+                run_artifacts.environment_variable: run_artifacts.bucket_name_for(self),
             },
         )
         state_machine.grant_start_execution(self.handler.role)
+        run_artifacts.grant_read(self.handler.role)  # a run's output refers to its large parts
         # GET /recommendations/{run id} reads the execution it started (status and output), nothing else.
         machine_name = recommendation_state_machine_name(config)
         self.handler.role.add_to_principal_policy(

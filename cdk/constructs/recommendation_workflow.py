@@ -21,6 +21,7 @@ from cdk.config import DeploymentConfig
 from cdk.constructs.approval_channels import ApprovalChannels
 from cdk.constructs.prometheus_workspace import QUERY_ACTIONS
 from cdk.constructs.python_function import REPO_ROOT, EngineFunction, EngineLayers, log_retention
+from cdk.constructs.service_documents_store import RunArtifactsStore
 from cdk.constructs.state_tables import StateTables
 from cdk.constructs.vector_collection import RUNBOOK_INDEX, VectorCollection
 from cdk.permissions import grant_bedrock_invoke, grant_secret_read
@@ -83,6 +84,7 @@ class RecommendationWorkflow(Construct):
         prometheus_endpoint: str,
         neo4j_credentials: secretsmanager.ISecret,
         runbook_collection: VectorCollection,
+        run_artifacts: RunArtifactsStore,
     ) -> None:
         super().__init__(scope, construct_id)
         reasoning = config.reasoning
@@ -99,6 +101,7 @@ class RecommendationWorkflow(Construct):
             "SLO_ENGINE_SMALL_MODEL_ID": models.small_model_id,
             "SLO_ENGINE_EMBEDDING_MODEL_ID": models.embedding_model_id,
             "SLO_ENGINE_APPROVAL_LINK_TTL_SECONDS": str(reasoning.approval_link_ttl_seconds),
+            run_artifacts.environment_variable: run_artifacts.bucket_name_for(self),
         }
         self.functions: dict[str, EngineFunction] = {
             spec.folder: EngineFunction(
@@ -115,6 +118,8 @@ class RecommendationWorkflow(Construct):
             for spec in WORKFLOW_FUNCTIONS
         }
         self._grant(config, tables, channels, recommendation_events, prometheus_arn, neo4j_credentials)
+        for function in self.functions.values():  # every state reads earlier large results and may store its own
+            run_artifacts.grant_read_write(function.role)
         self.runbook_reader_access = runbook_collection.grant_data_access(
             self, "RunbookReaderDataAccess", self.functions["runbook_discovery"].role, "read", "rdr"
         )

@@ -12,6 +12,7 @@ from cdk.config import DeploymentConfig
 from cdk.constructs.approval_channels import ApprovalChannels
 from cdk.constructs.engine_api import EngineApi
 from cdk.constructs.python_function import EngineLayers
+from cdk.constructs.service_documents_store import RunArtifactsStore
 from cdk.constructs.state_tables import StateTables
 
 
@@ -25,6 +26,7 @@ class ApiStack(cdk.Stack):
         tables: StateTables,
         state_machine: sfn.IStateMachine,
         approval_channels: ApprovalChannels,
+        run_artifacts: RunArtifactsStore,
         env: cdk.Environment | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description="SLO engine API: REST API and approval links", env=env)
@@ -37,6 +39,7 @@ class ApiStack(cdk.Stack):
             tables=tables,
             state_machine=state_machine,
             channels=approval_channels,
+            run_artifacts=run_artifacts,
         )
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the SLO engine API")
         for team, key in self.api.api_keys.items():

@@ -14,6 +14,7 @@ from cdk.constructs.approval_channels import ApprovalChannels
 from cdk.constructs.prometheus_workspace import PrometheusWorkspace
 from cdk.constructs.python_function import EngineLayers
 from cdk.constructs.recommendation_workflow import RecommendationWorkflow
+from cdk.constructs.service_documents_store import RunArtifactsStore
 from cdk.constructs.state_tables import StateTables
 from cdk.constructs.vector_collection import VectorCollection
 
@@ -29,6 +30,7 @@ class ReasoningStack(cdk.Stack):
         prometheus: PrometheusWorkspace,
         neo4j_credentials: secretsmanager.ISecret,
         runbook_collection: VectorCollection,
+        run_artifacts: RunArtifactsStore,
         env: cdk.Environment | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description="SLO engine reasoning: workflow, agents, approval", env=env)
@@ -49,5 +51,6 @@ class ReasoningStack(cdk.Stack):
             prometheus_endpoint=prometheus.endpoint,
             neo4j_credentials=neo4j_credentials,
             runbook_collection=runbook_collection,
+            run_artifacts=run_artifacts,
         )
         cdk.CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)

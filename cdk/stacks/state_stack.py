@@ -10,7 +10,7 @@ from constructs import Construct
 
 from cdk.config import DeploymentConfig
 from cdk.constructs.api_gateway_account import ApiGatewayAccountLogging
-from cdk.constructs.service_documents_store import ServiceDocumentsStore
+from cdk.constructs.service_documents_store import RunArtifactsStore, ServiceDocumentsStore
 from cdk.constructs.state_tables import StateTables
 
 
@@ -21,6 +21,7 @@ class StateStack(cdk.Stack):
         super().__init__(scope, construct_id, description="SLO engine state: DynamoDB tables", env=env)
         self.tables = StateTables(self, "Tables", config=config)
         self.service_documents = ServiceDocumentsStore(self, "ServiceDocuments", config=config)
+        self.run_artifacts = RunArtifactsStore(self, "RunArtifacts", config=config)
         self.api_gateway_logging = (
             ApiGatewayAccountLogging(self, "ApiGatewayAccountLogging")
             if config.api.manage_account_cloudwatch_role

@@ -214,3 +214,14 @@ def test_the_api_may_describe_only_the_executions_of_the_named_state_machine(ass
     ]
     assert len(statements) == 1
     assert f":execution:{name}:*" in json.dumps(statements[0]["Resource"])
+
+
+def test_the_api_reads_run_artifacts_to_show_a_run_whole_and_writes_none(assembly: CloudAssembly) -> None:
+    from template_queries import as_list, function_role_id, functions_by_folder, role_statements
+
+    template = assembly.templates[assembly.stack_name("Api")]
+    _, handler = functions_by_folder(template)["api"]
+    assert "SLO_ENGINE_RUN_ARTIFACTS_BUCKET" in handler["Properties"]["Environment"]["Variables"]
+    statements = role_statements(template, function_role_id(handler))
+    s3_actions = {a for s in statements for a in as_list(s["Action"]) if a.startswith("s3:")}
+    assert s3_actions == {"s3:GetObject", "s3:ListBucket"}

@@ -224,3 +224,21 @@ def test_pending_approvals_get_scheduled_heartbeats_from_a_function_that_cannot_
         for t in r["Properties"]["Targets"]
     ]
     assert logical_id in targets
+
+
+def test_every_workflow_function_may_keep_and_read_run_artifacts_under_their_prefix_only(
+    assembly: CloudAssembly,
+) -> None:
+    from template_queries import function_role_id
+
+    template = assembly.templates[assembly.stack_name("Reasoning")]
+    functions = functions_by_folder(template)
+    for folder in ("load_context", "metric_discovery", "reviewer", "safety", "approval_notifier", "record_feedback"):
+        _, function = functions[folder]
+        assert "SLO_ENGINE_RUN_ARTIFACTS_BUCKET" in function["Properties"]["Environment"]["Variables"], folder
+        statements = role_statements(template, function_role_id(function))
+        objects = [s for s in statements if "s3:PutObject" in as_list(s["Action"])]
+        assert len(objects) == 1, folder
+        assert set(as_list(objects[0]["Action"])) == {"s3:GetObject", "s3:PutObject"}
+        assert json.dumps(objects[0]["Resource"]).endswith('"/runs/*"]]}'), objects[0]["Resource"]
+        assert "RunArtifactsBucketArn" in json.dumps(objects[0]["Resource"])

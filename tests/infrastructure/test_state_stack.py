@@ -98,3 +98,16 @@ def test_service_documents_bucket_is_encrypted_tls_only_private_versioned_and_lo
         },
     )
     assert set(template["Outputs"]) >= {"ServiceDocumentsBucketArn", "ServiceDocumentsBucketName"}
+
+
+def test_run_artifacts_outlive_the_longest_approval_wait_and_are_private(assembly: CloudAssembly) -> None:
+    template = assembly.templates[assembly.stack_name("State")]
+    buckets = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"}
+    (artifacts_id,) = [k for k in buckets if k.startswith("RunArtifacts") and "AccessLogs" not in k]
+    artifacts = buckets[artifacts_id]["Properties"]
+    assert artifacts["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+    assert "LoggingConfiguration" in artifacts and "BucketEncryption" in artifacts
+    (rule,) = artifacts["LifecycleConfiguration"]["Rules"]
+    approval_days = assembly.config.reasoning.approval_timeout_seconds / 86_400
+    assert rule["ExpirationInDays"] > approval_days
+    assert set(template["Outputs"]) >= {"RunArtifactsBucketArn", "RunArtifactsBucketName"}

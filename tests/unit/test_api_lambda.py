@@ -205,3 +205,38 @@ def test_a_run_the_api_role_may_not_describe_is_a_503_naming_the_permission() ->
             runs.get("run-0123456789abcdef")
     status, body = error_response(raised.value)
     assert status == 503 and "states:DescribeExecution" in body["message"]
+
+
+def test_a_run_read_back_resolves_the_large_parts_its_output_refers_to() -> None:
+    """The execution's output holds references (claim check); the API shows the run whole, or says what expired."""
+    from datetime import UTC, datetime
+
+    from slo_engine.adapters.aws.workflow_runs import StepFunctionsWorkflowRuns
+    from slo_engine.embedded.run_artifacts import LocalRunArtifacts
+    from slo_engine.workflow.claim_check import offload
+
+    store = LocalRunArtifacts()
+    findings = [{"service": f"svc-{i}", "text": "x" * 200} for i in range(200)]
+    reference = offload(store, "run-0123456789abcdef", "MetricDiscovery", findings)
+    output = {"request": {"run_id": "run-0123456789abcdef"}, "findings": [reference], "summary": {"text": "ok"}}
+
+    class Client:
+        class exceptions:
+            ExecutionDoesNotExist = LookupError
+
+        def describe_execution(self, executionArn: str) -> dict:
+            return {
+                "status": "SUCCEEDED",
+                "startDate": datetime(2026, 11, 29, tzinfo=UTC),
+                "input": json.dumps({"request": {"requested_by": "alice"}}),
+                "output": json.dumps(output),
+            }
+
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:recommendation"
+    whole = StepFunctionsWorkflowRuns(machine, client=Client(), artifacts=store).get("run-0123456789abcdef")
+    assert whole is not None and whole.doc["findings"] == [findings] and whole.error is None
+    expired = StepFunctionsWorkflowRuns(machine, client=Client(), artifacts=LocalRunArtifacts()).get(
+        "run-0123456789abcdef"
+    )
+    assert expired is not None and expired.doc["findings"] == [None] and expired.doc["summary"] == {"text": "ok"}
+    assert "no longer kept" in str(expired.error)

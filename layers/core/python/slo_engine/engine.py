@@ -16,6 +16,7 @@ from slo_engine.ports import (
     GraphStore,
     MetricStore,
     Reasoner,
+    RunArtifacts,
     RunbookIndex,
     StateStore,
 )
@@ -31,6 +32,8 @@ class Engine:
     config: EngineConfig = field(default_factory=EngineConfig)
     approvals: ApprovalStore | None = None
     events: EventPublisher | None = None
+    artifacts: RunArtifacts | None = None
+    """Where bulky parts of a run's state document are kept (``workflow/claim_check.py``)."""
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> Engine:
@@ -53,6 +56,7 @@ class Engine:
         from slo_engine.embedded.graph_store import SqliteGraphStore
         from slo_engine.embedded.metric_store import SqliteMetricStore
         from slo_engine.embedded.reasoner import DeterministicReasoner
+        from slo_engine.embedded.run_artifacts import LocalRunArtifacts
         from slo_engine.embedded.runbook_index import LocalRunbookIndex
         from slo_engine.embedded.state_store import SqliteStateStore
 
@@ -78,4 +82,5 @@ class Engine:
             config=config,
             approvals=SqliteApprovalStore(at("approvals.db")),
             events=JsonlEventLog(at("events.jsonl")),
+            artifacts=LocalRunArtifacts(at("artifacts")),
         )

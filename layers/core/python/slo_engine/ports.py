@@ -251,3 +251,18 @@ class ServiceDocuments(Protocol):
     def services_holding(self, key: str) -> list[str]:
         """The services that hold document ``key`` (sorted): where a removed or re-attributed file must be deleted."""
         ...
+
+
+@runtime_checkable
+class RunArtifacts(Protocol):
+    """Bulky parts of a run's state document, kept beside it (claim check): Step Functions caps a state's input and
+    output at 256 KB, and one run over a fleet's findings is megabytes. Content-addressed names make retries
+    harmless."""
+
+    def put(self, run_id: str, name: str, body: bytes) -> str:
+        """Store ``body``; returns the URI that ``get`` reads it back from."""
+        ...
+
+    def get(self, uri: str) -> bytes:
+        """The body stored at ``uri``; KeyError when there is none (expired or never written)."""
+        ...

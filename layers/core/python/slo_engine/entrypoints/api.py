@@ -32,7 +32,7 @@ def service_from_env() -> ApiService:
     if machine := os.environ.get("SLO_ENGINE_STATE_MACHINE_ARN"):
         from slo_engine.adapters.aws.workflow_runs import StepFunctionsWorkflowRuns
 
-        return ApiService(engine, StepFunctionsWorkflowRuns(machine), audit)
+        return ApiService(engine, StepFunctionsWorkflowRuns(machine, artifacts=engine.artifacts), audit)
     from slo_engine.api.runs import LocalWorkflowRuns
 
     return ApiService(engine, LocalWorkflowRuns(engine, root / "runs.db"), audit)

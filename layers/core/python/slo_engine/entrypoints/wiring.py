@@ -48,6 +48,10 @@ def engine_from_env(data_dir: Path | None = None) -> Engine:
         from slo_engine.adapters.aws.dynamodb_approvals import DynamoDbApprovalStore
 
         engine.approvals = DynamoDbApprovalStore(approvals_table)
+    if _env("SLO_ENGINE_RUN_ARTIFACTS_BUCKET"):
+        from slo_engine.adapters.aws.run_artifacts import S3RunArtifacts
+
+        engine.artifacts = S3RunArtifacts.from_env()
     if bus := _env("SLO_ENGINE_EVENT_BUS"):
         from slo_engine.adapters.aws.slo_events import EventBridgeSloEventPublisher
 

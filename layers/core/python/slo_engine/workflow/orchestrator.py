@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from slo_engine.engine import Engine
+from slo_engine.workflow.claim_check import STATE_PAYLOAD_LIMIT_BYTES, encoded, offload, resolve, run_id_of
 from slo_engine.workflow.steps import STEPS, Doc, RecommendationRequest
 
 DEFINITION_NAME = "recommendation.asl.json"
@@ -31,6 +32,16 @@ class StateFailure(Exception):
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
+
+
+class DataLimitExceeded(StateFailure):
+    """A state's output over Step Functions' payload limit: terminal, no Catch applies (as in Step Functions)."""
+
+    def __init__(self, state: str, size: int) -> None:
+        super().__init__(
+            "States.DataLimitExceeded",
+            f"the output of state {state} is {size:,} bytes; Step Functions allows {STATE_PAYLOAD_LIMIT_BYTES:,}",
+        )
 
 
 class ApprovalTimedOut(StateFailure):
@@ -145,11 +156,15 @@ class LocalOrchestrator:
         ctx = {"Execution": {"Id": f"local:{request.run_id}", "Name": request.run_id}, "Task": {"Token": ""}}
         result = RunResult(doc={"request": request.model_dump(mode="json")})
         try:
-            result.doc = self._machine(self.definition, result.doc, ctx, result.states)
+            result.doc = resolve(self._artifacts, self._machine(self.definition, result.doc, ctx, result.states))
         except StateFailure as failure:
             result.status = "FAILED"
             result.doc = {**result.doc, "error": {"Error": failure.error, "Cause": failure.cause}}
         return result
+
+    @property
+    def _artifacts(self) -> Any:
+        return getattr(self.engine, "artifacts", None)  # unit tests drive the interpreter without an engine
 
     def _machine(self, machine: dict[str, Any], doc: Any, ctx: dict[str, Any], trail: list[str]) -> Any:
         name = machine["StartAt"]
@@ -159,6 +174,8 @@ class LocalOrchestrator:
             self.progress(name, "start")
             try:
                 doc, following = self._state(name, state, doc, ctx, trail)
+            except DataLimitExceeded:
+                raise
             except StateFailure as failure:
                 handler = next(
                     (
@@ -217,6 +234,9 @@ class LocalOrchestrator:
         doc = _put(doc, state.get("ResultPath", "$"), result)
         if state.get("OutputPath"):
             doc = _get(state["OutputPath"], doc, ctx)
+        size = len(encoded(doc))
+        if size > STATE_PAYLOAD_LIMIT_BYTES:
+            raise DataLimitExceeded(name, size)
         return doc, None if state.get("End") else state.get("Next")
 
     def _task(self, name: str, state: dict[str, Any], effective: Any, ctx: dict[str, Any]) -> Any:
@@ -227,14 +247,17 @@ class LocalOrchestrator:
             params = _resolve(state["Parameters"], effective, task_ctx)
             payload = params.get("Payload", params) if isinstance(params, dict) else params
         try:
+            artifacts = self._artifacts
             if resource.endswith(".waitForTaskToken"):
                 # The notifier's payload carries the token; the local approver decides on the whole document.
-                output = self.approver(self.engine, effective)
+                output = self.approver(self.engine, resolve(artifacts, effective))
             else:
                 step = self.steps.get(name)
                 if step is None:
                     raise StateFailure("States.Runtime", f"no core step for task state {name}")
-                output = step(self.engine, payload)
+                # As the Lambdas do (lambda_steps.run_state): references resolved in, a large result stored out.
+                output = step(self.engine, resolve(artifacts, payload))
+                output = offload(artifacts, run_id_of(payload), name, output)
         except StateFailure:
             raise
         except Exception as error:  # a Lambda error surfaces as its exception name, like Lambda does

@@ -9,18 +9,24 @@ from typing import Any
 from slo_engine.api.errors import Unavailable
 from slo_engine.api.models import StartRecommendationRequest
 from slo_engine.api.runs import RunRecord, new_run_id
+from slo_engine.ports import RunArtifacts
+from slo_engine.workflow.claim_check import MissingArtifact, resolve, without_references
 
 _STATUS = {"RUNNING": "running", "SUCCEEDED": "succeeded", "PENDING_REDRIVE": "running"}
 
 
 class StepFunctionsWorkflowRuns:
-    def __init__(self, state_machine_arn: str, client: Any | None = None) -> None:
+    def __init__(
+        self, state_machine_arn: str, client: Any | None = None, artifacts: RunArtifacts | None = None
+    ) -> None:
         if client is None:
             import boto3
 
             client = boto3.client("stepfunctions")
         self._client = client
         self._machine = state_machine_arn
+        self._artifacts = artifacts
+        """Where the execution's large results are (its output holds references to them)."""
 
     def _execution_arn(self, run_id: str) -> str:
         prefix, _, name = self._machine.rpartition(":stateMachine:")
@@ -62,6 +68,11 @@ class StepFunctionsWorkflowRuns:
         failure = None
         if status == "failed":
             failure = f"{execution['status']}: {execution.get('error', '')} {execution.get('cause', '')}".strip()
+        try:
+            output = resolve(self._artifacts, output)
+        except MissingArtifact as gone:  # expired with the bucket's lifecycle: the run reads back without them
+            output = without_references(output)
+            failure = failure or f"parts of this run's record are no longer kept: {gone}"
         return RunRecord(
             id=run_id,
             status=status,
