@@ -91,12 +91,14 @@ def main() -> int:
             "recommendations": len(result.recommendations),
             "us_per_service_day": round(took / (services * days) * 1e6),
             "peak_rss_gib": round(peak_gib, 2),
+            "largest_state_kib": round(result.run.largest_state_bytes / 1024, 1),
         }
         rows.append(row)
         print(
             f"{services:>5} services x {days:>2} days = {rows_held / 1e6:5.1f}M rows | load {load_s:6.1f}s | "
             f"recommend {took:6.1f}s ({row['us_per_service_day']} us per service-day, "
-            f"{len(result.recommendations)} SLOs) | peak RSS {peak_gib:.2f} GiB",
+            f"{len(result.recommendations)} SLOs) | peak RSS {peak_gib:.2f} GiB | "
+            f"largest state {row['largest_state_kib']} KiB (Step Functions allows 256)",
             flush=True,
         )
         for store in (engine.metrics,):

@@ -134,6 +134,8 @@ class RunResult:
     doc: Doc
     states: list[str] = field(default_factory=list)
     status: str = "SUCCEEDED"
+    largest_state_bytes: int = 0
+    """The largest state output of the run as Step Functions would carry it (references, not artifacts)."""
 
 
 class LocalOrchestrator:
@@ -151,15 +153,18 @@ class LocalOrchestrator:
         self.definition = definition or load_definition()
         self.progress = progress or (lambda state, phase: None)
         self.steps = steps or STEPS
+        self._largest = 0
 
     def run(self, request: RecommendationRequest) -> RunResult:
         ctx = {"Execution": {"Id": f"local:{request.run_id}", "Name": request.run_id}, "Task": {"Token": ""}}
         result = RunResult(doc={"request": request.model_dump(mode="json")})
+        self._largest = 0
         try:
             result.doc = resolve(self._artifacts, self._machine(self.definition, result.doc, ctx, result.states))
         except StateFailure as failure:
             result.status = "FAILED"
             result.doc = {**result.doc, "error": {"Error": failure.error, "Cause": failure.cause}}
+        result.largest_state_bytes = self._largest
         return result
 
     @property
@@ -235,6 +240,7 @@ class LocalOrchestrator:
         if state.get("OutputPath"):
             doc = _get(state["OutputPath"], doc, ctx)
         size = len(encoded(doc))
+        self._largest = max(self._largest, size)
         if size > STATE_PAYLOAD_LIMIT_BYTES:
             raise DataLimitExceeded(name, size)
         return doc, None if state.get("End") else state.get("Next")
