@@ -167,6 +167,42 @@ def test_tokens_are_counted_per_execution_and_operation(stubbed):
     assert (usage.calls, usage.input_tokens, usage.output_tokens) == (1, 700, 60)
 
 
+def test_every_call_reports_its_tokens_as_cloudwatch_metrics_in_lambda(stubbed, monkeypatch):
+    """The ledger is per container; the EMF lines are what CloudWatch totals across all of them."""
+    import io
+    import json
+
+    from slo_engine.adapters.aws.emf import token_usage_sink, usage_sink_from_env
+
+    reasoner, stub, _ = stubbed
+    out = io.StringIO()
+    reasoner.usage_sink = token_usage_sink(out)
+    expect(stub, tool_use("submit_resolution", {"symptoms": ["timeouts"], "fix_steps": ["restart"]}, (700, 60)))
+    reasoner.extract_resolution("Payments timeouts", "Restart the pool.")
+    (line,) = out.getvalue().splitlines()
+    record = json.loads(line)
+    (directive,) = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "SloEngine" and directive["Dimensions"] == [["Model", "Operation"]]
+    assert {m["Name"] for m in directive["Metrics"]} == {"ModelInputTokens", "ModelOutputTokens", "ModelCalls"}
+    assert (record["Model"], record["Operation"], record["execution"]) == (MODEL, "extract_resolution", "exec-1")
+    assert (record["ModelInputTokens"], record["ModelOutputTokens"], record["ModelCalls"]) == (700, 60, 1)
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    assert usage_sink_from_env() is None
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "reviewer")
+    assert usage_sink_from_env() is not None
+
+
+def test_a_failing_usage_sink_never_fails_the_answer(stubbed):
+    reasoner, stub, _ = stubbed
+
+    def broken(usage):
+        raise OSError("stdout closed")
+
+    reasoner.usage_sink = broken
+    expect(stub, tool_use("submit_resolution", {"symptoms": ["timeouts"], "fix_steps": ["restart"]}, (10, 5)))
+    assert reasoner.extract_resolution("Payments timeouts", "Restart the pool.").fix_steps == ["restart"]
+
+
 def test_an_explanation_quoting_a_number_the_engine_did_not_give_is_replaced(stubbed):
     reasoner, stub, _ = stubbed
     expect(stub, tool_use("submit_explanation", {"rationale": "Aim for 99.99% because the team wants it."}))

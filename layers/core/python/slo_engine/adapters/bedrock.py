@@ -179,6 +179,7 @@ class BedrockReasoner:
         max_request_tokens: int = 8000,
         sleep: Callable[[float], None] = time.sleep,
         execution_id: str = "default",
+        usage_sink: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         if not model_id:
             raise ValueError("a Bedrock model id is required (SLO_ENGINE_REASONER_MODEL_ID)")
@@ -198,6 +199,9 @@ class BedrockReasoner:
         self._sleep = sleep
         self.execution_id = execution_id
         self.ledger = TokenLedger()
+        self.usage_sink = usage_sink
+        """Told about every call's tokens (execution, operation, model): in Lambda, CloudWatch metrics (EMF), so
+        that usage is totalled centrally, not only per container."""
 
     @property
     def client(self) -> Any:
@@ -304,13 +308,21 @@ class BedrockReasoner:
                 logger.warning("bedrock %s throttled (%s), retry %d in %.2fs", operation, code, attempt, delay)
                 self._sleep(delay * (0.5 + random.random() / 2))
         usage = response.get("usage", {})
-        self.ledger.add(
-            self.execution_id,
-            operation,
-            calls=1,
-            input_tokens=int(usage.get("inputTokens", 0)),
-            output_tokens=int(usage.get("outputTokens", 0)),
-        )
+        input_tokens, output_tokens = int(usage.get("inputTokens", 0)), int(usage.get("outputTokens", 0))
+        self.ledger.add(self.execution_id, operation, calls=1, input_tokens=input_tokens, output_tokens=output_tokens)
+        if self.usage_sink is not None:
+            try:
+                self.usage_sink(
+                    {
+                        "execution": self.execution_id,
+                        "operation": operation,
+                        "model": str(request.get("modelId", "")),
+                        "input_tokens": input_tokens,
+                        "output_tokens": output_tokens,
+                    }
+                )
+            except Exception:  # accounting never fails the answer it accounts for
+                logger.exception("could not report token usage for %s", operation)
         return response
 
     def _structured(self, request: dict[str, Any], model: type[ModelT], operation: str) -> ModelT:

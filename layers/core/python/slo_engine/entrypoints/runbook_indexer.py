@@ -230,9 +230,12 @@ def extractor_from_env() -> ResolutionExtractor | None:
     small_model_id = os.environ.get("SLO_ENGINE_SMALL_MODEL_ID")
     if not small_model_id:
         return None
+    from slo_engine.adapters.aws.emf import usage_sink_from_env
     from slo_engine.adapters.bedrock import BedrockReasoner
 
-    return BedrockReasoner(small_model_id, small_model_id=small_model_id).extract_resolution
+    return BedrockReasoner(
+        small_model_id, small_model_id=small_model_id, usage_sink=usage_sink_from_env()
+    ).extract_resolution
 
 
 def service_documents_from_env() -> ServiceDocuments:

@@ -87,9 +87,10 @@ def reasoner_from_env() -> Any:
     """The small model on Bedrock reads docs when ``SLO_ENGINE_SMALL_MODEL_ID`` is set; the rules otherwise."""
     small_model_id = os.environ.get("SLO_ENGINE_SMALL_MODEL_ID", "").strip()
     if small_model_id:
+        from slo_engine.adapters.aws.emf import usage_sink_from_env
         from slo_engine.adapters.bedrock import BedrockReasoner
 
-        return BedrockReasoner(small_model_id, small_model_id=small_model_id)
+        return BedrockReasoner(small_model_id, small_model_id=small_model_id, usage_sink=usage_sink_from_env())
     from slo_engine.embedded.reasoner import DeterministicReasoner
 
     return DeterministicReasoner()

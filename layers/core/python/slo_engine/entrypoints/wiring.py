@@ -71,9 +71,12 @@ def engine_from_env(data_dir: Path | None = None) -> Engine:
 
         engine.runbooks = runbook_index_from_env()
     if model_id := _env("SLO_ENGINE_REASONER_MODEL_ID"):
+        from slo_engine.adapters.aws.emf import usage_sink_from_env
         from slo_engine.adapters.bedrock import BedrockReasoner
 
-        engine.reasoner = BedrockReasoner(model_id=model_id, small_model_id=_env("SLO_ENGINE_SMALL_MODEL_ID"))
+        engine.reasoner = BedrockReasoner(
+            model_id=model_id, small_model_id=_env("SLO_ENGINE_SMALL_MODEL_ID"), usage_sink=usage_sink_from_env()
+        )
     return engine
 
 
