@@ -520,3 +520,46 @@ def test_the_mapping_lambda_routes_documents_changed_to_the_entrypoint(
     }
     result = module.lambda_handler(event, Context())
     assert (result["change"], result["dependencies"]) == ("documents", 2)
+
+
+def test_the_local_server_indexes_stores_and_remaps_in_its_own_data_dir(repository: Path, tmp_path: Path) -> None:
+    """What the bus and the mapping Lambda do in AWS happens at once in one process: a webhook change that names
+    services is indexed, stored as their document, and each active service is mapped again with it."""
+    from slo_engine.engine import Engine
+    from slo_engine.entrypoints.runbook_indexer import local_indexing_queue
+    from slo_engine.models.graph import ServiceNode
+
+    data = tmp_path / "served"
+    engine = Engine.embedded(data)
+    engine.graph.upsert_services([ServiceNode(name=n) for n in ("checkout", "cart", "payments")])
+    engine.graph.upsert_services([ServiceNode(name="search", active=False)])
+    queue = local_indexing_queue(engine, data)
+    queue.indexer.files = DirectoryFiles(repository)
+    queue.send([change()])
+    remap = queue.indexer.events
+    assert [r.service for r in remap.results] == ["cart", "checkout", "payments"]  # type: ignore[union-attr]
+    edges = {(d.from_, d.to, d.source) for d in engine.graph.dependencies()}
+    assert {("checkout", "cart", "docs"), ("checkout", "payments", "docs")} <= edges
+    assert engine.runbooks.search("checkout cart")[0].path == "runbooks/checkout.md"
+    assert (data / "service-docs").is_dir()
+
+
+def test_local_remapping_skips_other_events_and_unknown_or_inactive_services(tmp_path: Path) -> None:
+    from slo_engine.discovery.local import RemapOnDocuments
+    from slo_engine.discovery.mapping import StructuralMapper
+    from slo_engine.embedded.graph_store import SqliteGraphStore
+    from slo_engine.models.graph import ServiceNode
+
+    graph = SqliteGraphStore()
+    graph.upsert_services([ServiceNode(name="search", active=False)])
+    remap = RemapOnDocuments(StructuralMapper(graph), LocalServiceDocuments.in_data_dir(tmp_path))
+    detail = {"repository": "acme/ops", "path": "runbooks/x.md", "commit": "c" * 40}
+    remap.publish("SLOApproved", {"service": "search"})
+    remap.publish(DOCUMENTS_CHANGED, {"service": "search", **detail})
+    remap.publish(DOCUMENTS_CHANGED, {"service": "ghost", **detail})
+    assert remap.results == []
+    assert remap.skipped == [
+        "SLOApproved: not a documents change",
+        "search: inactive; not mapped",
+        "ghost: unknown; not mapped",
+    ]

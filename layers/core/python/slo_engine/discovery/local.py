@@ -12,8 +12,13 @@ from pydantic import BaseModel, Field
 from slo_engine.discovery.events import PollReport, RegistryReading, ServiceChange
 from slo_engine.discovery.inventory import poll_registry
 from slo_engine.discovery.mapping import MappingResult, StructuralMapper
-from slo_engine.knowledge.service_documents import DEFAULT_DOCUMENT_LIMIT, DEFAULT_DOCUMENT_MAX_CHARS
-from slo_engine.ports import InventoryStore, ServiceDocuments
+from slo_engine.knowledge.service_documents import (
+    DEFAULT_DOCUMENT_LIMIT,
+    DEFAULT_DOCUMENT_MAX_CHARS,
+    DOCUMENTS_CHANGED,
+    ServiceDocumentsChanged,
+)
+from slo_engine.ports import InventoryStore, MetricStore, ServiceDocuments
 
 
 class DiscoveryRun(BaseModel):
@@ -81,3 +86,35 @@ def discover_once(
         poll=report,
         mapping=[mapper.apply_change(change, documents=docs(change)) for change in collected.changes],
     )
+
+
+class RemapOnDocuments:
+    """A ``ports.EventPublisher`` for one process (the local server): a ``Service Documents Changed`` event maps that
+    service again at once, with its stored attributes, the calls observed in the metric store and its documents; what
+    the AWS mapping Lambda does on the bus. Other events, and services unknown or inactive, are kept in ``skipped``."""
+
+    def __init__(self, mapper: StructuralMapper, documents: ServiceDocuments, metrics: MetricStore | None = None):
+        self.mapper = mapper
+        self.documents = documents
+        self.metrics = metrics
+        self.results: list[MappingResult] = []
+        self.skipped: list[str] = []
+
+    def publish(self, detail_type: str, detail: dict[str, object]) -> None:
+        if detail_type != DOCUMENTS_CHANGED:
+            self.skipped.append(f"{detail_type}: not a documents change")
+            return
+        changed = ServiceDocumentsChanged.model_validate(detail)
+        node = next((n for n in self.mapper.graph.services() if n.name == changed.service), None)
+        if node is None or not node.active:
+            self.skipped.append(f"{changed.service}: {'unknown' if node is None else 'inactive'}; not mapped")
+            return
+        observed = self.metrics.edges(changed.service) if self.metrics is not None else []
+        documents = self.documents.for_service(
+            changed.service, limit=DEFAULT_DOCUMENT_LIMIT, max_chars=DEFAULT_DOCUMENT_MAX_CHARS
+        )
+        result = self.mapper.map_service(
+            changed.service, attributes=node.attributes, observed=observed, documents=documents
+        )
+        result.change = "documents"
+        self.results.append(result)

@@ -69,6 +69,10 @@ class StructuralMapper:
         self._reasoner = reasoner
         self._clock = clock
 
+    @property
+    def graph(self) -> GraphStore:
+        return self._graph
+
     def apply_change(
         self,
         change: ServiceChange,

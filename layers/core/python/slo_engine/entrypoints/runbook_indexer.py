@@ -305,8 +305,29 @@ def indexer_from_env() -> RunbookIndexer:
     )
 
 
-def local_indexing_queue() -> IndexingQueue:
-    return IndexingQueue(indexer_from_env())
+def local_indexing_queue(engine: Any = None, data_dir: Path | None = None) -> IndexingQueue:
+    """Index webhook changes at once (no SQS). With the local server's ``engine`` and ``data_dir``: into its runbook
+    index, its documents folder and its graph (a service whose documents changed is mapped again at once, see
+    ``discovery.local.RemapOnDocuments``), naming the services its graph knows; otherwise from the environment."""
+    if engine is None:
+        return IndexingQueue(indexer_from_env())
+    from slo_engine.discovery.local import RemapOnDocuments
+    from slo_engine.discovery.mapping import StructuralMapper
+    from slo_engine.embedded.service_documents import LocalServiceDocuments
+
+    root = Path(data_dir) if data_dir is not None else engine.config.data_dir
+    documents = LocalServiceDocuments.in_data_dir(root)
+    mapper = StructuralMapper(engine.graph, engine.reasoner)
+    return IndexingQueue(
+        RunbookIndexer(
+            index=engine.runbooks,
+            files=repository_client(),
+            extractor=extractor_from_env(),
+            documents=documents,
+            events=RemapOnDocuments(mapper, documents, engine.metrics),
+            service_names=lambda: [node.name for node in engine.graph.services() if node.active],
+        )
+    )
 
 
 def handle(record: QueueRecord, context: Any = None) -> dict[str, Any]:

@@ -117,9 +117,26 @@ class LocalApi:
         self.openapi = render_openapi().encode()
         self.base_url = f"http://{settings.host}:{settings.port}"
         self._approvals: Any = None
+        self._webhook_queue: Any = None
+        self._delivery_log: Any = None
 
     def close(self) -> None:
         self.runs.close()
+
+    def _indexing_queue(self) -> Any:
+        """Webhook changes go into this server's data dir: its runbook index, documents and graph."""
+        if self._webhook_queue is None:
+            from slo_engine.entrypoints.runbook_indexer import local_indexing_queue
+
+            self._webhook_queue = local_indexing_queue(self.engine, self.settings.data_dir)
+        return self._webhook_queue
+
+    def _deliveries(self) -> Any:
+        if self._delivery_log is None:
+            from slo_engine.knowledge.webhooks import SqliteDeliveryLog
+
+            self._delivery_log = SqliteDeliveryLog(self.settings.data_dir / "webhook-deliveries.db")
+        return self._delivery_log
 
     # -- entry -----------------------------------------------------------------------------------------------
 
@@ -209,7 +226,9 @@ class LocalApi:
             self.limiter.take(f"ip:{ip}")
             from slo_engine.entrypoints.webhook import handle_webhook
 
-            status, payload = handle_webhook(webhook["provider"], headers, body)
+            status, payload = handle_webhook(
+                webhook["provider"], headers, body, queue=self._indexing_queue(), delivery_log=self._deliveries()
+            )
             return _json(status, payload)
         session = self._session(headers)
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)) if method == "POST" else {}
