@@ -139,3 +139,23 @@ def test_the_lambdas_resolve_references_in_and_store_large_results_out(monkeypat
     answer = lambda_steps.run_state("Reviewer", {"request": {"run_id": "run-7"}, "findings": [earlier]}, engine)
     assert seen["findings"] == [BIG]
     assert set(answer) == {REF_KEY, "bytes", "sha256"} and resolve(store, answer) == BIG
+
+
+def test_a_local_run_leaves_no_artifacts_behind(tmp_path) -> None:
+    store = LocalRunArtifacts(tmp_path / "artifacts")
+    result, _ = _run(store)
+    assert result.status == "SUCCEEDED" and result.doc["findings"] == BIG
+    assert not (tmp_path / "artifacts" / "big-run").exists()
+    memory = LocalRunArtifacts()
+    _run(memory)
+    assert memory._memory == {}
+
+
+def test_s3_keeps_a_finished_runs_artifacts_for_the_api() -> None:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="runs")
+        store = S3RunArtifacts("runs", client=client)
+        reference = offload(store, "run-1", "Safety", BIG)
+        store.discard("run-1")
+        assert resolve(store, reference) == BIG

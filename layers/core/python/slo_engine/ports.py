@@ -266,3 +266,8 @@ class RunArtifacts(Protocol):
     def get(self, uri: str) -> bytes:
         """The body stored at ``uri``; KeyError when there is none (expired or never written)."""
         ...
+
+    def discard(self, run_id: str) -> None:
+        """Forget a finished run's artifacts once nothing will read them again (a local run hands back its document
+        resolved). In AWS the API reads runs back, so S3 leaves them to the bucket's lifecycle."""
+        ...

@@ -4,6 +4,7 @@ can be resumed by another process), or in memory when the engine has no data dir
 from __future__ import annotations
 
 import re
+import shutil
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -55,3 +56,12 @@ class LocalRunArtifacts:
             return path.read_bytes()
         except FileNotFoundError as error:
             raise KeyError(f"no run artifact {uri}") from error
+
+    def discard(self, run_id: str) -> None:
+        run = _segment(run_id)
+        if self.root is None:
+            with self._lock:
+                for uri in [uri for uri in self._memory if uri.startswith(f"{MEMORY_SCHEME}://{run}/")]:
+                    del self._memory[uri]
+            return
+        shutil.rmtree(self.root / run, ignore_errors=True)

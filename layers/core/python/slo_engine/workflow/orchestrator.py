@@ -165,6 +165,8 @@ class LocalOrchestrator:
             result.status = "FAILED"
             result.doc = {**result.doc, "error": {"Error": failure.error, "Cause": failure.cause}}
         result.largest_state_bytes = self._largest
+        if self._artifacts is not None:  # the document is handed back resolved: nothing reads them again
+            self._artifacts.discard(request.run_id)
         return result
 
     @property

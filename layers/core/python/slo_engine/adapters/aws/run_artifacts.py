@@ -39,3 +39,6 @@ class S3RunArtifacts:
             return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
         except self._s3.exceptions.NoSuchKey as error:
             raise KeyError(f"no run artifact {uri}") from error
+
+    def discard(self, run_id: str) -> None:
+        """Nothing: the API reads a run's artifacts back until the bucket's lifecycle expires them."""
