@@ -135,3 +135,25 @@ def test_a_graph_naming_an_unknown_service_is_refused_clearly(tmp_path, user_dat
     result = cli("recommend", "--snapshots", str(user_data / "snapshots.jsonl"), "--graph", "g.json", cwd=tmp_path)
     assert result.returncode == 2
     assert "ghost" in result.stderr and "g.json" in result.stderr
+
+
+def test_aggregate_folds_raw_events_and_sidecar_exports_and_reports_what_it_refused(tmp_path) -> None:
+    from slo_engine.ingest.otlp import exports_from_events
+
+    raw = [
+        {"service": "cart", "timestamp": "2026-11-01T00:00:01Z", "duration_ms": 12.0},
+        {"service": "cart", "timestamp": "2026-11-01T00:00:02Z", "duration_ms": 30.0, "error": True},
+    ]
+    sidecar = exports_from_events([{**raw[0], "service": "search"}])
+    lines = [json.dumps(r) for r in raw] + [json.dumps(e) for e in sidecar] + ['{"resourceMetrics": 5}', "{oops"]
+    (tmp_path / "events.jsonl").write_text("\n".join(lines) + "\n")
+    done = cli("aggregate", "--events", "events.jsonl", "--out", "snapshots.jsonl", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["lines"], report["accepted"], report["points"], report["malformed"]) == (5, 3, 2, 2)
+    assert report["malformed_reasons"] == {"invalid OTLP": 1, "invalid JSON": 1}
+    snapshots = {s["service"]: s for s in map(json.loads, (tmp_path / "snapshots.jsonl").read_text().splitlines())}
+    assert (snapshots["cart"]["requests"], snapshots["cart"]["errors"], snapshots["search"]["requests"]) == (2, 1, 1)
+    (tmp_path / "junk.jsonl").write_text("{oops\n")
+    refused = cli("aggregate", "--events", "junk.jsonl", "--out", "none.jsonl", cwd=tmp_path)
+    assert refused.returncode == 2 and "1 malformed" in refused.stderr

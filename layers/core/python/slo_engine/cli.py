@@ -349,17 +349,35 @@ def approvals_decide(
 
 @app.command()
 def aggregate(
-    events: Annotated[Path, typer.Option(help="raw events, JSON Lines")],
+    events: Annotated[Path, typer.Option(help="raw events or collector OTLP JSON exports, JSON Lines")],
     out_path: Annotated[Path, typer.Option("--out", help="snapshot JSON Lines to write")],
     window_seconds: Annotated[int, typer.Option(min=1)] = 10,
+    side_output: Annotated[
+        Path | None, typer.Option(help="write late and future events (JSON Lines, with the reason) here")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="json: the report on stdout")] = Format.table,
 ) -> None:
     """Fold raw events into 10-second snapshot lines (the embedded twin of the Flink job)."""
     from slo_engine.ingest.aggregator import aggregate_file
 
     if not events.is_file():
         fail(f"{events}: no such file")
-    report = aggregate_file(events, out_path, window_seconds=window_seconds)
-    err.print(str(report), highlight=False)
+    report = aggregate_file(events, out_path, window_seconds=window_seconds, side_output_path=side_output)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(report.as_dict(), default=str) + "\n")
+    else:
+        otlp = f" ({report.points} data points from sidecar exports)" if report.points else ""
+        err.print(
+            f"{report.lines} lines{otlp}: {report.accepted} accepted, {report.late} late, {report.future} from the "
+            f"future, {report.malformed} malformed -> {report.snapshots} snapshots in {out_path}",
+            highlight=False,
+        )
+        for reason, count in report.malformed_reasons.items():
+            err.print(f"  {count:>6}  {reason}", highlight=False)
+        for line, detail in report.malformed_examples[:5]:
+            err.print(f"  [dim]{detail}[/]", highlight=False)
+    if report.accepted == 0 and report.lines > report.blank_lines:
+        raise typer.Exit(2)  # nothing valid in the file: say so to scripts
 
 
 @app.command("edge-reduce")
