@@ -374,7 +374,7 @@ def aggregate(
         )
         for reason, count in report.malformed_reasons.items():
             err.print(f"  {count:>6}  {reason}", highlight=False)
-        for line, detail in report.malformed_examples[:5]:
+        for _, detail in report.malformed_examples[:5]:
             err.print(f"  [dim]{detail}[/]", highlight=False)
     if report.accepted == 0 and report.lines > report.blank_lines:
         raise typer.Exit(2)  # nothing valid in the file: say so to scripts
