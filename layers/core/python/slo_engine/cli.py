@@ -439,7 +439,9 @@ def graph_analyze(
         if stored.written == 0 and stored.duplicates == 0:
             fail(f"{snapshots}: no snapshot could be stored")
         load_graph(engine, model)
-        _, ceilings, _ = RelationshipDiscoveryAgent(engine.graph, engine.metrics).analyze_fleet()
+        _, ceilings, _ = RelationshipDiscoveryAgent(
+            engine.graph, engine.metrics, engine.config.observed_edge_max_age_days
+        ).analyze_fleet()
     if ceilings is None:  # nothing observed: no dependency caps, but every service still gets its entry (1.0)
         from slo_engine.graph.ceiling import fleet_ceilings
 

@@ -17,6 +17,11 @@ class EngineConfig(BaseModel):
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
     max_context_entries: int = Field(default=12, ge=0, description="Context Manager bound on remembered items")
     max_context_chars: int = Field(default=6000, ge=500, description="Context Manager bound on text handed over")
+    observed_edge_max_age_days: float = Field(
+        default=14,
+        gt=0,
+        description="an observed dependency whose calls were last seen this long before the freshest one is stale",
+    )
     data_dir: Path = Field(default=Path(".slo-engine"))
     graph_store: Literal["sqlite", "cypher"] = Field(
         default="sqlite", description="embedded graph store: SQLite, or the embedded Cypher database (needs ladybug)"

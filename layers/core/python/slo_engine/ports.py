@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from slo_engine.models import (
@@ -51,6 +52,8 @@ class EdgeTotals:
     direction: str
     requests: int
     errors: int
+    last_seen: datetime | None = None
+    """When calls on this edge were last seen (the store's resolution); None when the store cannot tell."""
 
 
 @runtime_checkable

@@ -14,6 +14,7 @@ the last millisecond of a written window of the series (elsewhere Prometheus ext
 from __future__ import annotations
 
 import json
+import math
 import struct
 import urllib.error
 import urllib.parse
@@ -21,6 +22,7 @@ import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -374,6 +376,7 @@ class PrometheusMetricStore:
     def edges(self, service: str) -> list[EdgeTotals]:
         at, span = self._span(None, None)
         sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        seen: dict[tuple[str, str], float] = {}
         for column, name in ((0, EDGE_REQUESTS), (1, EDGE_ERRORS)):
             for direction, selector in (
                 ("downstream", f"{name}{{service={_promql_string(service)}}}"),
@@ -382,7 +385,16 @@ class PrometheusMetricStore:
                 for metric, samples in self._window_samples(selector, at, span):
                     peer = metric["peer"] if direction == "downstream" else metric["service"]
                     sums[(peer, direction)][column] += round(sum(v for _, v in samples))
+                    if column == 0:
+                        times = [t for t, v in samples if v > 0]
+                        if times:
+                            seen[(peer, direction)] = max(seen.get((peer, direction), times[0]), max(times))
         return [
-            EdgeTotals(service, peer, direction, requests, errors)
+            EdgeTotals(service, peer, direction, requests, errors, _moment(seen.get((peer, direction))))
             for (peer, direction), (requests, errors) in sorted(sums.items())
         ]
+
+
+def _moment(epoch_seconds: float | None) -> datetime | None:
+    """The end of the window whose count sits at ``epoch_seconds`` (its last millisecond; windows end on seconds)."""
+    return None if epoch_seconds is None else datetime.fromtimestamp(math.ceil(epoch_seconds), tz=UTC)

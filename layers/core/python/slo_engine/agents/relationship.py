@@ -2,37 +2,72 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import networkx as nx
 
 from slo_engine.graph.analysis import build_digraph, dependency_cycles
 from slo_engine.graph.ceiling import Ceiling, fleet_ceilings, own_availability
-from slo_engine.models import AgentFinding, Evidence, SelfEvaluation, ServiceGraph
+from slo_engine.models import AgentFinding, Dependency, Evidence, SelfEvaluation, ServiceGraph
 from slo_engine.ports import GraphStore, MetricStore
 
+OBSERVED = "observed"
 
-def current_graph(graph_store: GraphStore, metrics: MetricStore) -> ServiceGraph:
-    """Declared services and dependencies, plus services seen only in the metric store."""
+
+def stale_observed(dependencies: Sequence[Dependency], max_age_days: float | None) -> list[Dependency]:
+    """Observed edges whose calls were last seen more than ``max_age_days`` before the freshest observed edge.
+
+    The reference is the newest traffic, not the wall clock: when telemetry stops altogether (or the data is
+    historical) nothing goes stale, since no traffic is no evidence that a dependency is gone. Edges without a time
+    (loaded from a graph file) never go stale.
+    """
+    seen = [d.last_seen for d in dependencies if d.source == OBSERVED and d.last_seen is not None]
+    if max_age_days is None or not seen:
+        return []
+    cutoff = max(seen) - timedelta(days=max_age_days)
+    return [d for d in dependencies if d.source == OBSERVED and d.last_seen is not None and d.last_seen < cutoff]
+
+
+def current_graph(
+    graph_store: GraphStore, metrics: MetricStore, max_observed_age_days: float | None = None
+) -> ServiceGraph:
+    """Declared services and dependencies, plus services seen only in the metric store; observed dependencies whose
+    calls stopped long ago (``stale_observed``) are left out (declared ones for the same pair stay)."""
+    return graph_with_stale(graph_store, metrics, max_observed_age_days)[0]
+
+
+def graph_with_stale(
+    graph_store: GraphStore, metrics: MetricStore, max_observed_age_days: float | None = None
+) -> tuple[ServiceGraph, list[Dependency]]:
+    """``current_graph`` and the stale observed edges it left out."""
     services = {s.name: s for s in graph_store.services() if s.active}
     from slo_engine.models import ServiceNode
 
     for name in metrics.services():
         services.setdefault(name, ServiceNode(name=name))
     deps = [d for d in graph_store.dependencies() if d.from_ in services and d.to in services]
-    return ServiceGraph(services=list(services.values()), dependencies=deps)
+    stale = stale_observed(deps, max_observed_age_days)
+    gone = {(d.from_, d.to, d.source) for d in stale}
+    deps = [d for d in deps if (d.from_, d.to, d.source) not in gone]
+    return ServiceGraph(services=list(services.values()), dependencies=deps), stale
 
 
 class RelationshipDiscoveryAgent:
-    def __init__(self, graph_store: GraphStore, metrics: MetricStore) -> None:
+    def __init__(
+        self, graph_store: GraphStore, metrics: MetricStore, max_observed_age_days: float | None = None
+    ) -> None:
         self._graph_store = graph_store
         self._metrics = metrics
+        self._max_observed_age_days = max_observed_age_days
+        self._stale: list[Dependency] = []
         self._cache: tuple[ServiceGraph, dict[str, Ceiling], list[list[str]]] | None = None
 
     def analyze_fleet(self) -> tuple[ServiceGraph, dict[str, Ceiling], list[list[str]]]:
         if self._cache is not None:
             return self._cache
-        graph = current_graph(self._graph_store, self._metrics)
+        graph, self._stale = graph_with_stale(self._graph_store, self._metrics, self._max_observed_age_days)
         availability: dict[str, float] = {}
         own: dict[str, float] = {}
         shares: dict[tuple[str, str], float] = {}
@@ -74,6 +109,18 @@ class RelationshipDiscoveryAgent:
             ),
             Evidence(source="graph", statement=f"{len(radius)} services depend on it transitively", value=len(radius)),
         ]
+        still = {d.to for d in graph.dependencies if d.from_ == service}  # declared by another source: it counts
+        for edge in (d for d in self._stale if d.from_ == service and d.to not in still):
+            seen = edge.last_seen.date().isoformat() if edge.last_seen else "never"
+            evidence.append(
+                Evidence(
+                    source="graph",
+                    statement=(
+                        f"observed calls to {edge.to} last seen {seen}, over {self._max_observed_age_days:g} days "
+                        "before the newest traffic: not counted as a dependency"
+                    ),
+                )
+            )
         data: dict[str, Any] = {
             "hard_dependencies": hard_deps,
             "soft_dependencies": soft_deps,

@@ -5,8 +5,9 @@ docs and config, each edge carrying its source, confidence, kind and last-seen t
 Nothing is trusted blindly: unknown names from docs, self-loops and malformed answers are refused and reported;
 edges to a deregistered service are kept (history) and reported. A deregistered service is marked inactive.
 An edge that a source read in this run no longer reports is removed, and reported; a source not read this run
-(or a reasoner that failed) leaves its edges alone, and observed edges are never removed here (they age by
-``last_seen``).
+(or a reasoner that failed) leaves its edges alone, and observed edges are never removed here: they carry the time
+their calls were last seen, and the Relationship Discovery agent stops counting one that traffic has not shown for
+``EngineConfig.observed_edge_max_age_days`` (``agents/relationship.py``).
 """
 
 from __future__ import annotations
@@ -156,7 +157,9 @@ class StructuralMapper:
         result = MappingResult(service=service)
         edges: dict[tuple[str, str, str], Dependency] = {}
 
-        def add(caller: str, callee: str, source: str, kind: str, confidence: float) -> None:
+        def add(
+            caller: str, callee: str, source: str, kind: str, confidence: float, seen: datetime | None = None
+        ) -> None:
             if caller == callee:
                 result.rejected.append(f"self-loop: {caller} -> {callee} ({source}); ignored")
                 return
@@ -168,7 +171,7 @@ class StructuralMapper:
                     "kind": kind,
                     "source": source,
                     "confidence": confidence,
-                    "last_seen": now,
+                    "last_seen": seen or now,
                 }
             )
             previous = edges.get(key)
@@ -178,10 +181,12 @@ class StructuralMapper:
         for edge_totals in observed:  # (a) traffic: real calls, so names outside the registry are added too
             if edge_totals.requests <= 0:
                 continue
+            # An observed edge was last seen when its calls were (the ledger's time), not when it is mapped.
+            seen = edge_totals.last_seen
             if edge_totals.direction == "downstream":
-                add(edge_totals.service, edge_totals.peer, "observed", "hard", SOURCE_CONFIDENCE["observed"])
+                add(edge_totals.service, edge_totals.peer, "observed", "hard", SOURCE_CONFIDENCE["observed"], seen)
             elif edge_totals.direction == "upstream":
-                add(edge_totals.peer, edge_totals.service, "observed", "hard", SOURCE_CONFIDENCE["observed"])
+                add(edge_totals.peer, edge_totals.service, "observed", "hard", SOURCE_CONFIDENCE["observed"], seen)
             else:
                 result.problems.append(f"observed edge with unknown direction {edge_totals.direction!r}; ignored")
 

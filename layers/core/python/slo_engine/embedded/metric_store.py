@@ -14,6 +14,7 @@ import threading
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -296,22 +297,28 @@ class SqliteMetricStore:
         return int(row[0]), int(row[1])
 
     def edges(self, service: str) -> list[EdgeTotals]:
+        """All stored calls per peer and direction; ``last_seen`` is the end of the last UTC day with calls."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT peer, direction, SUM(requests), SUM(errors) FROM edges WHERE service=? "
-                "GROUP BY peer, direction ORDER BY peer, direction",
+                "SELECT peer, direction, SUM(requests), SUM(errors), MAX(CASE WHEN requests > 0 THEN day END) "
+                "FROM edges WHERE service=? GROUP BY peer, direction ORDER BY peer, direction",
                 (service,),
             ).fetchall()
-        return [EdgeTotals(service, peer, direction, int(req), int(err)) for peer, direction, req, err in rows]
+        return [EdgeTotals(service, p, d, int(r), int(e), _day_end(day)) for p, d, r, e, day in rows]
 
     def all_edges(self) -> list[EdgeTotals]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT service, peer, direction, SUM(requests), SUM(errors) FROM edges "
-                "GROUP BY service, peer, direction ORDER BY 1, 2, 3"
+                "SELECT service, peer, direction, SUM(requests), SUM(errors), "
+                "MAX(CASE WHEN requests > 0 THEN day END) FROM edges GROUP BY service, peer, direction ORDER BY 1, 2, 3"
             ).fetchall()
-        return [EdgeTotals(s, p, d, int(r), int(e)) for s, p, d, r, e in rows]
+        return [EdgeTotals(s, p, d, int(r), int(e), _day_end(day)) for s, p, d, r, e, day in rows]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _day_end(day: int | None) -> datetime | None:
+    """The end of UTC day number ``day`` (days since the epoch), as an aware datetime."""
+    return None if day is None else datetime.fromtimestamp((int(day) + 1) * 86_400, tz=UTC)

@@ -67,7 +67,7 @@ def _window(engine: Engine, doc: Doc) -> int:
 def load_context(engine: Engine, doc: Doc) -> Doc:
     """LoadContext: the services in scope and what the Context Manager remembers about each."""
     request = _request(doc)
-    graph = current_graph(engine.graph, engine.metrics)
+    graph = current_graph(engine.graph, engine.metrics, engine.config.observed_edge_max_age_days)
     known = {s.name for s in graph.services}
     unknown = [s for s in request.services if s not in known]
     scope = request.services or sorted(known)
@@ -82,7 +82,10 @@ def load_context(engine: Engine, doc: Doc) -> Doc:
 def master_agent(engine: Engine, doc: Doc) -> Doc:
     """MasterAgent: the reasoner plans which services and SLIs to look at (validated as a ``Plan``)."""
     context = doc["context"]
-    nodes = {s.name: s for s in current_graph(engine.graph, engine.metrics).services}
+    nodes = {
+        s.name: s
+        for s in current_graph(engine.graph, engine.metrics, engine.config.observed_edge_max_age_days).services
+    }
     services = [nodes[s] for s in context["services"]]
     notes = {
         s: [f"feedback ({f['kind']}) from {f['by']}: {f['text']}" for f in mem.get("feedback", [])]
@@ -126,7 +129,7 @@ def metric_discovery(engine: Engine, doc: Doc) -> list[Doc]:
 
 
 def relationship_discovery(engine: Engine, doc: Doc) -> list[Doc]:
-    agent = RelationshipDiscoveryAgent(engine.graph, engine.metrics)
+    agent = RelationshipDiscoveryAgent(engine.graph, engine.metrics, engine.config.observed_edge_max_age_days)
     return _per_service("relationship", doc, lambda s, _slis: agent.discover(s))
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from slo_engine.ports import EdgeTotals
@@ -40,8 +41,20 @@ class DynamoDbObservedEdges:
                         direction="downstream",
                         requests=int(item.get("requests", 1)),
                         errors=int(item.get("errors", 0)),
+                        last_seen=_moment(item.get("last_seen")),
                     )
                 )
             if "LastEvaluatedKey" not in page:
                 return edges
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _moment(value: object) -> datetime | None:
+    """``last_seen`` as the sink writes it (ISO 8601, UTC); None for items written before it did, or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from slo_engine.models.snapshot import ServiceSnapshot
@@ -65,16 +66,24 @@ class DynamoDbEdgeLedger:
                 "ConditionExpression": "attribute_not_exists(id)",
             }
         }
+        window_end = datetime.fromtimestamp(snapshot.epoch_seconds + snapshot.window_seconds, tz=UTC).isoformat()
         updates = [
             {
                 "Update": {
                     "TableName": self._edges,
                     "Key": {"upstream": {"S": snapshot.service}, "downstream": {"S": peer}},
-                    "UpdateExpression": "ADD requests :r, errors :e",
-                    "ExpressionAttributeValues": {":r": {"N": str(edge.requests)}, ":e": {"N": str(edge.errors)}},
+                    # last_seen: the end of the newest window with calls (a late window may set it back a little;
+                    # the next one puts it right: it ages edges over days, not seconds).
+                    "UpdateExpression": "ADD requests :r, errors :e SET last_seen = :t",
+                    "ExpressionAttributeValues": {
+                        ":r": {"N": str(edge.requests)},
+                        ":e": {"N": str(edge.errors)},
+                        ":t": {"S": window_end},
+                    },
                 }
             }
             for peer, edge in sorted(snapshot.downstream.items())
+            if edge.requests > 0 or edge.errors > 0
         ]
         # A transaction holds at most 100 items; a snapshot with more peers claims first, then adds in chunks.
         items = [claim, *updates]
