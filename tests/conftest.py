@@ -25,3 +25,23 @@ def corpus_root() -> Path:
     if not root.is_dir():
         pytest.skip(f"shared corpus not found at {root}")
     return root
+
+
+@pytest.fixture
+def lambda_context():
+    """A factory of Lambda context stubs (what Powertools reads from the real one), named after the function."""
+    from types import SimpleNamespace
+
+    def make(function_name: str, memory_limit_in_mb: int = 512) -> SimpleNamespace:
+        return SimpleNamespace(
+            function_name=function_name,
+            function_version="$LATEST",
+            memory_limit_in_mb=memory_limit_in_mb,
+            invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}",
+            aws_request_id="request-1",
+            log_group_name=f"/aws/lambda/{function_name}",
+            log_stream_name="stream",
+            get_remaining_time_in_millis=lambda: 60_000,
+        )
+
+    return make

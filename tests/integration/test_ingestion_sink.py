@@ -7,7 +7,6 @@ import base64
 import importlib.util
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -21,20 +20,6 @@ from slo_engine.entrypoints import snapshot_sink as entrypoint
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("prometheus")]
 
 WINDOW = 1_793_491_200
-
-
-@dataclass
-class Context:
-    function_name: str = "snapshot-sink"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:snapshot-sink"
-    aws_request_id: str = "request-1"
-    log_group_name: str = "/aws/lambda/snapshot-sink"
-    log_stream_name: str = "stream"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 def snapshot(service: str, requests: int, errors: int, downstream: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -121,14 +106,14 @@ def edge_counts() -> dict[tuple[str, str], tuple[int, int]]:
 
 
 def test_a_malformed_record_is_the_only_failed_item_and_the_valid_ones_land(
-    handler: Any, prometheus: PrometheusServer
+    handler: Any, prometheus: PrometheusServer, lambda_context: Any
 ) -> None:
     event = kinesis_event(
         json.dumps(snapshot("web", 40, 2, {"auth": {"requests": 40, "errors": 1}})).encode(),
         b'{"service": "web", "window_start": "2026-11-01T00:00:00Z", "requests": 5, "errors": 9}',
         json.dumps(snapshot("auth", 40, 1)).encode(),
     )
-    response = handler.lambda_handler(event, Context())
+    response = handler.lambda_handler(event, lambda_context("snapshot-sink"))
     assert response == {"batchItemFailures": [{"itemIdentifier": "2"}]}
     promql = PromQLClient(prometheus.url)
     at = WINDOW + 10 - 0.001
@@ -142,10 +127,12 @@ def test_a_malformed_record_is_the_only_failed_item_and_the_valid_ones_land(
     ]
 
 
-def test_a_redelivered_batch_changes_no_count(handler: Any, prometheus: PrometheusServer) -> None:
+def test_a_redelivered_batch_changes_no_count(handler: Any, prometheus: PrometheusServer, lambda_context: Any) -> None:
     payload = json.dumps(snapshot("cart", 7, 0, {"stock": {"requests": 3, "errors": 0}})).encode()
     for _ in range(2):
-        assert handler.lambda_handler(kinesis_event(payload), Context()) == {"batchItemFailures": []}
+        assert handler.lambda_handler(kinesis_event(payload), lambda_context("snapshot-sink")) == {
+            "batchItemFailures": []
+        }
     assert edge_counts() == {("cart", "stock"): (3, 0)}
     at = WINDOW + 10 - 0.001
     assert PromQLClient(prometheus.url).scalar('sum_over_time(slo_requests_total{service="cart"}[10s])', at) == 7

@@ -225,7 +225,9 @@ def test_the_mapping_entrypoint_maps_the_service_named_in_the_event(monkeypatch:
     assert [(d.from_, d.to) for d in graph.dependencies()] == [("checkout", "cart")]
 
 
-def test_the_mapping_lambda_hands_the_parsed_event_to_the_entrypoint(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_mapping_lambda_hands_the_parsed_event_to_the_entrypoint(
+    monkeypatch: pytest.MonkeyPatch, lambda_context
+) -> None:
     import importlib.util
     from pathlib import Path
 
@@ -240,12 +242,6 @@ def test_the_mapping_lambda_hands_the_parsed_event_to_the_entrypoint(monkeypatch
     seen: list[Any] = []
     monkeypatch.setattr(module, "_entrypoint", lambda: lambda event, context: seen.append(event) or {"dependencies": 2})
 
-    class Context:
-        function_name = "structural-mapping"
-        memory_limit_in_mb = 512
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:structural-mapping"
-        aws_request_id = "request-1"
-
     event = {
         "version": "0",
         "id": "event-1",
@@ -257,7 +253,7 @@ def test_the_mapping_lambda_hands_the_parsed_event_to_the_entrypoint(monkeypatch
         "resources": [],
         "detail": {"kind": "registered", "service": "a"},
     }
-    assert module.lambda_handler(event, Context()) == {"dependencies": 2}
+    assert module.lambda_handler(event, lambda_context("structural-mapping")) == {"dependencies": 2}
     assert seen[0].detail_type == "ServiceChange"
 
 

@@ -65,7 +65,7 @@ def message(path: str = "runbooks/DiskFull.md", change_type: ChangeType = Change
 
 
 def test_the_webhook_lambda_verifies_with_the_secrets_manager_secret_and_queues_to_sqs(
-    aws: None, monkeypatch: pytest.MonkeyPatch
+    aws: None, monkeypatch: pytest.MonkeyPatch, lambda_context
 ) -> None:
     arn = boto3.client("secretsmanager").create_secret(Name="github-hook", SecretString="s3cret")["ARN"]
     queue_url = boto3.client("sqs").create_queue(QueueName="runbook-changes")["QueueUrl"]
@@ -114,13 +114,11 @@ def test_the_webhook_lambda_verifies_with_the_secrets_manager_secret_and_queues_
         "isBase64Encoded": False,
     }
 
-    class Context:
-        function_name, memory_limit_in_mb, aws_request_id = "webhook", 256, "req-1"
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:webhook"
-
-    response = module.lambda_handler(event, Context())
+    response = module.lambda_handler(event, lambda_context("webhook", 256))
     assert response["statusCode"] == 202 and json.loads(response["body"])["queued"] == 1
-    assert module.lambda_handler(event, Context())["statusCode"] == 202  # redelivery: accepted, not queued again
+    assert (
+        module.lambda_handler(event, lambda_context("webhook", 256))["statusCode"] == 202
+    )  # redelivery: accepted, not queued again
     received = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert [RunbookChangeMessage.model_validate_json(m["Body"]).path for m in received] == ["ops/DiskFull.md"]
 

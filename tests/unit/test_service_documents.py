@@ -490,7 +490,7 @@ def test_without_a_bucket_the_mapping_reads_no_documents(monkeypatch: pytest.Mon
 
 
 def test_the_mapping_lambda_routes_documents_changed_to_the_entrypoint(
-    monkeypatch: pytest.MonkeyPatch, mapping: Any
+    monkeypatch: pytest.MonkeyPatch, mapping: Any, lambda_context
 ) -> None:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "SloEngine")
@@ -500,12 +500,6 @@ def test_the_mapping_lambda_routes_documents_changed_to_the_entrypoint(
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-
-    class Context:
-        function_name = "structural-mapping"
-        memory_limit_in_mb = 512
-        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:structural-mapping"
-        aws_request_id = "request-1"
 
     event = {
         "version": "0",
@@ -518,7 +512,7 @@ def test_the_mapping_lambda_routes_documents_changed_to_the_entrypoint(
         "resources": [],
         "detail": {"service": "checkout", "repository": "acme/ops", "path": "runbooks/checkout.md", "commit": "c"},
     }
-    result = module.lambda_handler(event, Context())
+    result = module.lambda_handler(event, lambda_context("structural-mapping"))
     assert (result["change"], result["dependencies"]) == ("documents", 2)
 
 
